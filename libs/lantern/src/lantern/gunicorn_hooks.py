@@ -1,0 +1,47 @@
+"""Gunicorn server hooks and logger for :mod:`lantern.serve`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+from lantern import logs, web
+from lantern.telemetry.metrics import mark_process_dead, reset_multiproc_dir
+
+
+class GunicornLogger(Logger):  # type: ignore[misc]
+    """Sends gunicorn's own messages through the service's JSON logging on stdout."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        logs.configure_logging(
+            os.environ.get("OTEL_SERVICE_NAME", "lantern"),
+            os.environ.get("LOG_LEVEL", "info").upper(),
+            os.environ.get("LOG_FORMAT", "auto").lower(),
+        )
+        for logger in (self.error_log, self.access_log):
+            logger.handlers.clear()
+            logger.propagate = True
+        self.access_log.disabled = True
+
+
+def on_starting(server: Any) -> None:
+    reset_multiproc_dir()
+
+
+def post_worker_init(worker: Any) -> None:
+    web.start_background(worker.wsgi)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        web.shutdown(app, timeout=max(1.0, float(server.cfg.graceful_timeout) - 2))
+    logging.shutdown()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    mark_process_dead(worker.pid)

@@ -1,0 +1,97 @@
+"""Logging: configured once per process; one JSON object per line on stdout.
+
+Every record carries ``timestamp``, ``level``, ``service``, ``event``, and the ``trace_id`` /
+``span_id`` of the active span (plus ``xray_trace_id`` when the X-Ray form exists). Services log one
+rich line per request and per processed message by passing fields through :func:`log_event`.
+On a terminal (``LOG_FORMAT=auto``) the same records print as readable single lines instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+# Filled in by the telemetry setup: returns (trace_id, span_id, xray_trace_id) of the active span.
+TraceIds = tuple[str | None, str | None, str | None]
+TraceIdSource = Callable[[], TraceIds]
+_trace_ids: TraceIdSource = lambda: (None, None, None)  # noqa: E731
+_service = "lantern"
+
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "fields"}
+
+
+def set_trace_id_source(source: TraceIdSource) -> None:
+    global _trace_ids
+    _trace_ids = source
+
+
+def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one structured event; ``fields`` become top-level keys of the JSON line."""
+    logger.log(level, event, extra={"fields": fields})
+
+
+def _record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    trace_id, span_id, xray_trace_id = _trace_ids()
+    out: dict[str, Any] = {
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        + f".{int(record.msecs):03d}Z",
+        "level": record.levelname.lower(),
+        "service": _service,
+        "logger": record.name,
+        "event": record.getMessage(),
+    }
+    if trace_id:
+        out["trace_id"] = trace_id
+        out["span_id"] = span_id
+    if xray_trace_id:
+        out["xray_trace_id"] = xray_trace_id
+    out.update(getattr(record, "fields", None) or {})
+    if record.exc_info:
+        out["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+    return out
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(_record_fields(record), default=str, separators=(",", ":"))
+
+
+class ConsoleFormatter(logging.Formatter):
+    """Readable lines for a developer's terminal: time, level, event, then key=value pairs."""
+
+    _SKIP = ("timestamp", "level", "service", "logger", "event", "exception", "span_id")
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = _record_fields(record)
+        extras = " ".join(f"{k}={v}" for k, v in fields.items() if k not in self._SKIP)
+        line = f"{fields['timestamp'][11:23]} {fields['level'][:4]:4} {fields['event']}"
+        line = f"{line}  {extras}" if extras else line
+        if "exception" in fields:
+            line = f"{line}\n{fields['exception']}"
+        return line
+
+
+def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> None:
+    """Route every logger (ours, gunicorn's, libraries') through one stdout handler."""
+    global _service
+    _service = service
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stdout.isatty())
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter() if use_json else ConsoleFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Libraries that chatter at INFO would drown the one-line-per-request rule.
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "aws_xray_sdk", "opentelemetry"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    logging.captureWarnings(True)
+
+
+def current_trace_ids() -> TraceIds:
+    """(trace_id, span_id, xray_trace_id) of the active span, in whichever tracing mode is on."""
+    return _trace_ids()

@@ -1,0 +1,172 @@
+"""The order domain: validate a request, price it from the catalog, describe the result.
+
+Pure functions and value objects only: no I/O, so every rule here is unit-tested without a network.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from lantern.catalog import Catalog
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_LINES = 50
+MIN_QUANTITY, MAX_QUANTITY = 1, 99
+MAX_NAME_CHARS = 100
+MAX_EMAIL_CHARS = 254
+# Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is the mail
+# server's business; this only stops obvious typos and junk.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_ORDER_ID = re.compile(r"^ord_[0-9a-f]{32}$")
+
+
+class OrderRejected(ValueError):
+    """A request that must not become an order. ``code`` is stable and used as a metric label."""
+
+    def __init__(self, code: str, detail: str, status: int = 422) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.quantity * self.unit_price_cents
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    customer: Customer
+    lines: tuple[OrderLine, ...]
+    accepted_at: float = field(default_factory=time.time)
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.total_cents for line in self.lines)
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "customer": {"name": self.customer.name, "email": self.customer.email},
+            "lines": [
+                {
+                    "sku": line.sku,
+                    "name": line.name,
+                    "quantity": line.quantity,
+                    "unit_price_cents": line.unit_price_cents,
+                }
+                for line in self.lines
+            ],
+            "total_cents": self.total_cents,
+            "accepted_at": self.accepted_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Order:
+        """Rebuild an order from :meth:`to_json` output; raises KeyError/TypeError/ValueError."""
+        customer = data["customer"]
+        return cls(
+            order_id=_checked_order_id(data["order_id"]),
+            customer=Customer(name=str(customer["name"]), email=str(customer["email"])),
+            lines=tuple(
+                OrderLine(
+                    sku=str(line["sku"]),
+                    name=str(line["name"]),
+                    quantity=int(line["quantity"]),
+                    unit_price_cents=int(line["unit_price_cents"]),
+                )
+                for line in data["lines"]
+            ),
+            accepted_at=float(data["accepted_at"]),
+        )
+
+
+def new_order_id() -> str:
+    return f"ord_{uuid.uuid4().hex}"
+
+
+def is_order_id(value: str) -> bool:
+    return bool(_ORDER_ID.match(value))
+
+
+def _checked_order_id(value: object) -> str:
+    if not isinstance(value, str) or not is_order_id(value):
+        raise ValueError(f"not an order id: {value!r}")
+    return value
+
+
+def _require(payload: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in payload:
+        raise OrderRejected("missing_field", f"{where}{key} is required")
+    value = payload[key]
+    # bool is an int subclass; a quantity of `true` is a type error, not 1.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise OrderRejected("invalid_type", f"{where}{key} must be {kind.__name__}")
+    return value
+
+
+def _parse_customer(payload: dict[str, Any]) -> Customer:
+    customer = _require(payload, "customer", dict, "")
+    name = _require(customer, "name", str, "customer.").strip()
+    email = _require(customer, "email", str, "customer.").strip()
+    if not name or len(name) > MAX_NAME_CHARS:
+        raise OrderRejected("invalid_name", f"customer.name must be 1-{MAX_NAME_CHARS} characters")
+    if len(email) > MAX_EMAIL_CHARS or not _EMAIL.match(email):
+        raise OrderRejected("invalid_email", "customer.email is not an email address")
+    return Customer(name=name, email=email)
+
+
+def _parse_lines(payload: dict[str, Any], catalog: Catalog) -> tuple[OrderLine, ...]:
+    items = _require(payload, "items", list, "")
+    if not 1 <= len(items) <= MAX_LINES:
+        raise OrderRejected("invalid_item_count", f"items must hold 1-{MAX_LINES} entries")
+    lines = []
+    for index, item in enumerate(items):
+        where = f"items[{index}]."
+        if not isinstance(item, dict):
+            raise OrderRejected("invalid_type", f"items[{index}] must be an object")
+        sku = _require(item, "sku", str, where)
+        quantity = _require(item, "quantity", int, where)
+        product = catalog.get(sku)
+        if product is None:
+            raise OrderRejected("unknown_sku", f"{where}sku {sku!r} is not in the catalog")
+        if not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+            raise OrderRejected(
+                "invalid_quantity", f"{where}quantity must be {MIN_QUANTITY}-{MAX_QUANTITY}"
+            )
+        lines.append(OrderLine(sku, product.name, quantity, product.price_cents))
+    return tuple(lines)
+
+
+def build_order(payload: object, catalog: Catalog, order_id: str | None = None) -> Order:
+    """Validate a decoded JSON request and price it. Raises :class:`OrderRejected`."""
+    if not isinstance(payload, dict):
+        raise OrderRejected("invalid_type", "the body must be a JSON object")
+    return Order(
+        order_id=order_id or new_order_id(),
+        customer=_parse_customer(payload),
+        lines=_parse_lines(payload, catalog),
+    )

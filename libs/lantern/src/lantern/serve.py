@@ -1,0 +1,70 @@
+"""Run a service under gunicorn: ``python -m producer`` and friends end up here.
+
+Telemetry is initialised inside each worker, after the fork (the app is not preloaded), because
+the OpenTelemetry batch processor's thread does not survive a fork. Prometheus multiprocess
+files go to ``PROMETHEUS_MULTIPROC_DIR`` (a fresh private directory when unset), emptied when the
+master starts and cleaned per worker on exit.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from lantern.settings import env_int, env_str
+
+
+def _defaults(service: str, port: int, workers: int) -> dict[str, Any]:
+    env = os.environ
+    os.environ.setdefault("OTEL_SERVICE_NAME", service)
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"lantern-{service}-prom-")
+    resolved_workers = env_int(env, "WEB_CONCURRENCY", workers, low=1, high=64)
+    os.environ["WEB_CONCURRENCY"] = str(resolved_workers)  # the app divides per-process work by it
+    return {
+        "bind": f"{env_str(env, 'HOST', '0.0.0.0')}:{env_int(env, 'PORT', port, low=1, high=65535)}",  # noqa: E501
+        "workers": resolved_workers,
+        "threads": env_int(env, "WEB_THREADS", 8, low=1, high=256),
+        "worker_class": "gthread",
+        "graceful_timeout": env_int(env, "GRACEFUL_TIMEOUT", 30, low=1, high=3600),
+        "timeout": 60,
+        "keepalive": 5,
+        "preload_app": False,
+        "accesslog": None,  # one JSON line per request comes from lantern.web instead
+        "logger_class": "lantern.gunicorn_hooks.GunicornLogger",
+        "on_starting": "lantern.gunicorn_hooks:on_starting",
+        "post_worker_init": "lantern.gunicorn_hooks:post_worker_init",
+        "worker_exit": "lantern.gunicorn_hooks:worker_exit",
+        "child_exit": "lantern.gunicorn_hooks:child_exit",
+        # gunicorn 27+: no control socket (one fixed path per host would clash between services)
+        "control_socket_disable": True,
+    }
+
+
+def serve(app_uri: str, *, service: str, port: int, workers: int) -> None:
+    """Serve ``app_uri`` (``module:factory()``) with this project's gunicorn settings."""
+    options = _defaults(service, port, workers)
+    # Imported after the environment is settled: prometheus_client picks its value class
+    # (in-memory or multiprocess files) at import time.
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.util import import_app
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if key not in self.cfg.settings:
+                    continue  # an option this gunicorn version does not have
+                if key in ("on_starting", "post_worker_init", "worker_exit", "child_exit"):
+                    value = _hook(value)
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return import_app(app_uri)
+
+    _Server().run()
+
+
+def _hook(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(__import__(module, fromlist=[name]), name)

@@ -1,0 +1,82 @@
+"""Telemetry setup, called once per process (after the fork under gunicorn).
+
+``TRACING_MODE`` picks OpenTelemetry (default), the AWS X-Ray SDK, or nothing; logs and StatsD
+are configured the same way in every mode. Code that records telemetry receives the
+:class:`Telemetry` object and uses only what it exposes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from opentelemetry.sdk.trace import TracerProvider
+
+from lantern import logs
+from lantern.settings import TelemetrySettings, env_float
+from lantern.telemetry import tracing
+from lantern.telemetry.messaging import MessagingTracer, NoopMessagingTracer, OtelMessagingTracer
+from lantern.telemetry.statsd import SafeStatsd
+
+__all__ = ["Telemetry", "init_telemetry"]
+
+
+@dataclass
+class Telemetry:
+    settings: TelemetrySettings
+    statsd: SafeStatsd
+    messaging: MessagingTracer
+    provider: TracerProvider | None = None
+
+    @property
+    def mode(self) -> str:
+        return self.settings.tracing_mode
+
+    def shutdown(self) -> None:
+        """Flush buffered spans; call on process exit."""
+        if self.provider is not None:
+            self.provider.shutdown()
+
+
+def init_telemetry(settings: TelemetrySettings) -> Telemetry:
+    logs.configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    statsd = SafeStatsd(settings.statsd_host, settings.statsd_port, settings.statsd_prefix)
+    provider = None
+    messaging: MessagingTracer = NoopMessagingTracer()
+    if settings.tracing_mode == "otel":
+        provider = tracing.setup_tracer_provider(settings.service_name)
+        _instrument_clients()
+        messaging = OtelMessagingTracer()
+        logs.set_trace_id_source(_otel_ids_source())
+    elif settings.tracing_mode == "xray":
+        from lantern.telemetry import xray
+
+        rate = env_float(os.environ, "XRAY_SAMPLING_RATE", 1.0, low=0.0, high=1.0)
+        xray.setup_xray(settings.service_name, settings.xray_daemon_address, rate)
+        messaging = xray.XrayMessagingTracer(settings.service_name)
+        logs.set_trace_id_source(xray.current_trace_ids)
+    logging.getLogger(__name__).debug(
+        "telemetry ready", extra={"fields": {"mode": settings.tracing_mode}}
+    )
+    return Telemetry(settings=settings, statsd=statsd, messaging=messaging, provider=provider)
+
+
+def _otel_ids_source() -> logs.TraceIdSource:
+    with_xray = os.environ.get("OTEL_PYTHON_ID_GENERATOR", "").strip().lower() == "xray"
+
+    def source() -> tuple[str | None, str | None, str | None]:
+        trace_id, span_id, xray_id = tracing.current_trace_ids()
+        return trace_id, span_id, xray_id if with_xray else None
+
+    return source
+
+
+def _instrument_clients() -> None:
+    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+    if not BotocoreInstrumentor().is_instrumented_by_opentelemetry:
+        BotocoreInstrumentor().instrument()
+    if not RequestsInstrumentor().is_instrumented_by_opentelemetry:
+        RequestsInstrumentor().instrument()

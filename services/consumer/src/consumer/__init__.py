@@ -1,0 +1,1 @@
+"""Lantern Shop consumer: the fulfilment worker and its small read API."""

@@ -1,0 +1,11 @@
+"""``python -m consumer``: serve the read API under gunicorn; each worker process also polls SQS."""
+
+from lantern.serve import serve
+
+
+def main() -> None:
+    serve("consumer.app:create_app()", service="consumer", port=8082, workers=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""HTTP routes of the consumer's read API."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from lantern.orders import is_order_id
+from lantern.web import add_log_fields, json_error
+
+from consumer.store import OrderStore
+from consumer.worker import QueueDepthPoller
+
+
+def create_blueprint(store: OrderStore, depth: QueueDepthPoller) -> Blueprint:
+    api = Blueprint("orders", __name__)
+
+    @api.get("/orders/<order_id>")
+    def get_order(order_id: str) -> Response | tuple[Response, int]:
+        add_log_fields(order_id=order_id)
+        record = store.get(order_id) if is_order_id(order_id) else None
+        if record is None:
+            return json_error(404, "not_found", "no fulfilled or failed order with this id (yet)")
+        return jsonify(record)
+
+    @api.get("/queues")
+    def queues() -> Response:
+        return jsonify(
+            {
+                name: {"visible": visible, "in_flight": in_flight}
+                for name, (visible, in_flight) in depth.latest.items()
+            }
+        )
+
+    return api

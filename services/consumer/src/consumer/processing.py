@@ -1,0 +1,125 @@
+"""Processing one order message: decode, do the work, record the outcome exactly once.
+
+Returns an outcome instead of raising, so a failure in one message never disturbs its batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lantern.envelope import PoisonMessage, decode_order
+from lantern.logs import current_trace_ids, log_event
+from lantern.orders import Order
+from lantern.telemetry.messaging import MessagingTracer
+
+from consumer.signals import ConsumerSignals
+from consumer.store import OrderStore
+
+log = logging.getLogger("consumer.orders")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str  # fulfilled | redelivered | failed
+    settled: bool  # True: delete the message; False: leave it for redelivery / the DLQ
+
+
+FULFILLED = Outcome("fulfilled", settled=True)
+REDELIVERED = Outcome("redelivered", settled=True)
+FAILED = Outcome("failed", settled=False)
+
+
+def receive_count(message: Mapping[str, Any]) -> int:
+    return int((message.get("Attributes") or {}).get("ApproximateReceiveCount", "1"))
+
+
+def message_age_seconds(message: Mapping[str, Any], now: float) -> float | None:
+    sent_ms = (message.get("Attributes") or {}).get("SentTimestamp")
+    return max(0.0, now - int(sent_ms) / 1000.0) if sent_ms else None
+
+
+class OrderProcessor:
+    def __init__(
+        self,
+        store: OrderStore,
+        messaging: MessagingTracer,
+        signals: ConsumerSignals,
+        queue_name: str,
+        work: Callable[[Order], None],
+        max_receive_count: Callable[[], int | None],
+    ) -> None:
+        self._store, self._messaging, self._signals = store, messaging, signals
+        self._queue, self._work, self._max_receive = queue_name, work, max_receive_count
+
+    def handle(self, message: Mapping[str, Any]) -> Outcome:
+        started = time.perf_counter()
+        age = message_age_seconds(message, time.time())
+        if age is not None:
+            self._signals.message_age(age)
+        fields: dict[str, Any] = {
+            "message_id": message.get("MessageId"),
+            "receive_count": receive_count(message),
+            "age_ms": None if age is None else round(age * 1000, 1),
+        }
+        self._signals.in_flight(1)
+        try:
+            with self._messaging.process(self._queue, message) as span:
+                outcome = self._process(message, span, fields)
+                elapsed = time.perf_counter() - started
+                span.set_attribute("lantern.outcome", outcome.name)
+                # Logged inside the span so the line carries the order's trace id.
+                level = logging.WARNING if outcome is FAILED else logging.INFO
+                log_event(
+                    log,
+                    "order processed",
+                    level,
+                    outcome=outcome.name,
+                    duration_ms=round(elapsed * 1000, 2),
+                    **fields,
+                )
+        finally:
+            self._signals.in_flight(-1)
+        self._signals.processed(outcome.name, elapsed)
+        return outcome
+
+    def _process(self, message: Mapping[str, Any], span: Any, fields: dict[str, Any]) -> Outcome:
+        try:
+            order = decode_order(message.get("Body", ""))
+        except PoisonMessage as exc:
+            span.record_failure(exc)
+            fields["reason"] = "poison"
+            fields["error"] = str(exc)[:200]
+            return FAILED
+        fields["order_id"] = order.order_id
+        span.set_attribute("lantern.order.id", order.order_id)
+        trace_id = current_trace_ids()[0]
+        try:
+            self._work(order)
+            first = self._store.record(
+                order, "fulfilled", message_id=str(message.get("MessageId")), trace_id=trace_id
+            )
+        except Exception as exc:
+            span.record_failure(exc)
+            fields["reason"] = type(exc).__name__
+            fields["error"] = str(exc)[:200]
+            self._record_final_failure(order, message, trace_id)
+            return FAILED
+        return FULFILLED if first else REDELIVERED
+
+    def _record_final_failure(
+        self, order: Order, message: Mapping[str, Any], trace_id: str | None
+    ) -> None:
+        """On the last attempt before the DLQ, leave a ``failed`` record the shop can show."""
+        limit = self._max_receive()
+        if limit is None or receive_count(message) < limit:
+            return
+        try:
+            self._store.record(
+                order, "failed", message_id=str(message.get("MessageId")), trace_id=trace_id
+            )
+        except Exception:
+            log.debug("failed record not written", exc_info=True)

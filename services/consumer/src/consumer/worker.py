@@ -1,0 +1,190 @@
+"""The fulfilment worker: long-poll SQS in batches, process, settle.
+
+Each of ``concurrency`` threads polls on its own. Successes are deleted in one batch call;
+failures are hidden for an exponential backoff and come back later, until the redrive policy
+moves them to the DLQ. A keeper thread extends the visibility of messages still being worked on,
+so long work is never handed to a second consumer. ``stop()`` stops polling, lets in-flight work
+finish, then returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from botocore.exceptions import BotoCoreError, ClientError
+from lantern.logs import log_event
+
+from consumer.processing import OrderProcessor, Outcome, receive_count
+from consumer.signals import ConsumerSignals
+from consumer.sqs import Message, OrderMessages
+
+log = logging.getLogger("consumer.worker")
+AWS_ERRORS = (BotoCoreError, ClientError)
+MAX_RETRY_DELAY_SECONDS = 300
+
+
+class VisibilityKeeper:
+    """Extends the visibility timeout of in-flight messages before it runs out."""
+
+    def __init__(self, messages: OrderMessages, visibility_seconds: int) -> None:
+        self._messages, self._visibility = messages, visibility_seconds
+        self._held: dict[str, float] = {}  # receipt handle -> when it was last made invisible
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="visibility-keeper", daemon=True)
+
+    def hold(self, handles: list[str]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._held.update(dict.fromkeys(handles, now))
+
+    def release(self, handles: list[str]) -> None:
+        with self._lock:
+            for handle in handles:
+                self._held.pop(handle, None)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        interval = max(1.0, self._visibility / 3)
+        while not self._stop.wait(min(interval, 5.0)):
+            cutoff = time.monotonic() - self._visibility / 2
+            with self._lock:
+                due = [handle for handle, since in self._held.items() if since < cutoff]
+            if not due:
+                continue
+            try:
+                self._messages.change_visibility(due, self._visibility)
+                self.hold(due)
+            except AWS_ERRORS as exc:
+                log.warning("visibility not extended", extra={"fields": {"error": str(exc)}})
+
+
+class Worker:
+    def __init__(
+        self,
+        messages: OrderMessages,
+        processor: OrderProcessor,
+        *,
+        concurrency: int,
+        batch_size: int,
+        wait_seconds: int,
+        visibility_seconds: int,
+        retry_base_seconds: float,
+    ) -> None:
+        self._messages, self._processor = messages, processor
+        self._concurrency, self._batch, self._wait = concurrency, batch_size, wait_seconds
+        self._visibility, self._retry_base = visibility_seconds, retry_base_seconds
+        self._keeper = VisibilityKeeper(messages, visibility_seconds)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        if self._threads or self._concurrency == 0:
+            return
+        self._keeper.start()
+        for index in range(self._concurrency):
+            thread = threading.Thread(target=self._poll, name=f"poller-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log_event(log, "worker started", concurrency=self._concurrency, batch_size=self._batch)
+
+    def stop(self, timeout: float) -> None:
+        """Stop polling, finish what was received, and return (at most ``timeout`` seconds)."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._keeper.stop()
+        alive = sum(thread.is_alive() for thread in self._threads)
+        log_event(log, "worker stopped", unfinished_threads=alive)
+
+    def _poll(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                batch = self._messages.receive(self._batch, self._wait, self._visibility)
+                failures = 0
+            except AWS_ERRORS as exc:
+                failures += 1
+                if failures == 1 or failures % 30 == 0:
+                    log.warning(
+                        "receive failed",
+                        extra={"fields": {"error": str(exc), "attempts": failures}},
+                    )
+                self._stop.wait(min(5.0, 0.5 * failures))
+                continue
+            if batch:
+                self.process_batch(batch)
+
+    def process_batch(self, batch: list[Message]) -> None:
+        handles = [m["ReceiptHandle"] for m in batch]
+        self._keeper.hold(handles)
+        try:
+            results = [(message, self._processor.handle(message)) for message in batch]
+            self._settle(results)
+        finally:
+            self._keeper.release(handles)
+
+    def _settle(self, results: list[tuple[Message, Outcome]]) -> None:
+        done = [message for message, outcome in results if outcome.settled]
+        retry = [message for message, outcome in results if not outcome.settled]
+        try:
+            refused = self._messages.delete(done)
+            if refused:
+                log.warning("delete refused", extra={"fields": {"entries": refused}})
+        except AWS_ERRORS as exc:
+            # Not fatal: the messages come back and the conditional write marks them redelivered.
+            log.warning("delete failed", extra={"fields": {"error": str(exc), "count": len(done)}})
+        for message in retry:
+            self._back_off(message)
+
+    def _back_off(self, message: Message) -> None:
+        delay = self._retry_base * 2 ** (receive_count(message) - 1)
+        try:
+            self._messages.change_visibility(
+                [message["ReceiptHandle"]], int(min(delay, MAX_RETRY_DELAY_SECONDS))
+            )
+        except AWS_ERRORS:
+            pass  # it reappears after the full visibility timeout instead
+
+
+class QueueDepthPoller:
+    """Samples queue depth for the orders queue and its DLQ at a modest interval."""
+
+    def __init__(
+        self, messages: OrderMessages, signals: ConsumerSignals, queues: list[str], interval: float
+    ) -> None:
+        self._messages, self._signals = messages, signals
+        self._queues, self._interval = queues, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.latest: dict[str, tuple[int, int]] = {}
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="queue-depth", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float) -> None:
+        self._stop.set()
+
+    def sample(self) -> None:
+        for queue in self._queues:
+            visible, in_flight = self._messages.depth(queue)
+            self.latest[queue] = (visible, in_flight)
+            self._signals.queue_depth(queue, visible, in_flight)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.sample()
+            except AWS_ERRORS:
+                log.debug("queue depth not sampled", exc_info=True)
+            if self._stop.wait(self._interval):
+                return

@@ -1,0 +1,1 @@
+"""Lantern Shop producer: the order intake API (``POST /orders``) that enqueues to SQS."""

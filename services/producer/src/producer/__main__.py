@@ -1,0 +1,11 @@
+"""``python -m producer``: serve the order API under gunicorn."""
+
+from lantern.serve import serve
+
+
+def main() -> None:
+    serve("producer.app:create_app()", service="producer", port=8081, workers=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""HTTP routes of the order API."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, jsonify, request
+from lantern.orders import MAX_BODY_BYTES, OrderRejected
+from lantern.web import add_log_fields, json_error
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from producer.service import OrderService, QueueUnavailable
+from producer.signals import ProducerSignals
+
+
+def _read_json(signals: ProducerSignals) -> object:
+    """The decoded JSON body, or OrderRejected with the right status."""
+    if not request.is_json:
+        raise OrderRejected("unsupported_media_type", "send Content-Type: application/json", 415)
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise OrderRejected(
+            "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes", 413
+        )
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise OrderRejected(
+            "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes", 413
+        ) from None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise OrderRejected("invalid_json", "the body is not valid JSON", 400) from None
+
+
+def create_blueprint(service: OrderService, signals: ProducerSignals) -> Blueprint:
+    api = Blueprint("orders", __name__)
+
+    @api.post("/orders")
+    def create_order() -> tuple[Response, int]:
+        try:
+            payload = _read_json(signals)
+        except OrderRejected as rejected:
+            signals.rejected(rejected.code)
+            add_log_fields(rejected=rejected.code)
+            return json_error(rejected.status, rejected.code, rejected.detail)
+        try:
+            placed = service.place(payload, request.headers.get("Idempotency-Key"))
+        except OrderRejected as rejected:
+            add_log_fields(rejected=rejected.code)
+            return json_error(rejected.status, rejected.code, rejected.detail)
+        except QueueUnavailable:
+            add_log_fields(rejected="queue_unavailable")
+            response, status = json_error(
+                503,
+                "queue_unavailable",
+                "the order queue is unreachable; nothing was enqueued, retry later",
+            )
+            response.headers["Retry-After"] = "2"
+            return response, status
+        add_log_fields(order_id=placed.order_id, replayed=placed.replayed)
+        response = jsonify(order_id=placed.order_id, status="queued")
+        if placed.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response, 202
+
+    @api.get("/products")
+    def list_products() -> Response:
+        return jsonify(service.catalog.to_json())
+
+    @api.get("/products/<sku>")
+    def get_product(sku: str) -> Response | tuple[Response, int]:
+        product = service.catalog.get(sku)
+        if product is None:
+            return json_error(404, "not_found", f"no product {sku!r}")
+        return jsonify(product.to_json())
+
+    return api

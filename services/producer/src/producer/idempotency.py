@@ -1,0 +1,114 @@
+"""``Idempotency-Key`` support, stored in the orders table so every worker and replica agrees.
+
+A key is *claimed* with a conditional write before the order is sent, and marked *sent* after
+SQS accepted it. A retry with the same key and body gets the same order id and enqueues nothing;
+the same key with another body is refused. A claim whose sender died before finishing is taken
+over after ``STALE_CLAIM_SECONDS`` so a crash never blocks a key for its whole window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+from lantern.provision import TABLE_KEY
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+STALE_CLAIM_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a key: ours to send, or a previous request's result."""
+
+    order_id: str
+    replayed: bool
+    state: str  # "pending" or "sent"
+    same_request: bool
+
+
+def fingerprint(payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class IdempotencyStore:
+    def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_seconds: int) -> None:
+        self._db, self._table, self._ttl = dynamodb, table, ttl_seconds
+
+    @staticmethod
+    def _pk(key: str) -> dict[str, Any]:
+        return {TABLE_KEY: {"S": f"idempotency#{key}"}}
+
+    def claim(self, key: str, order_id: str, print_: str) -> Claim:
+        now = int(time.time())
+        item = {
+            **self._pk(key),
+            "order_id": {"S": order_id},
+            "fingerprint": {"S": print_},
+            "state": {"S": "pending"},
+            "claimed_at": {"N": str(now)},
+            "expires_at": {"N": str(now + self._ttl)},
+        }
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR expires_at < :now"
+                    " OR (#state = :pending AND claimed_at < :stale)"
+                ),
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now)},
+                    ":pending": {"S": "pending"},
+                    ":stale": {"N": str(now - STALE_CLAIM_SECONDS)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return self._existing(key, print_)
+        return Claim(order_id=order_id, replayed=False, state="pending", same_request=True)
+
+    def _existing(self, key: str, print_: str) -> Claim:
+        found = self._db.get_item(
+            TableName=self._table,
+            Key=self._pk(key),
+            ConsistentRead=True,
+        )["Item"]
+        return Claim(
+            order_id=found["order_id"]["S"],
+            replayed=True,
+            state=found["state"]["S"],
+            same_request=found["fingerprint"]["S"] == print_,
+        )
+
+    def mark_sent(self, key: str) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key=self._pk(key),
+            UpdateExpression="SET #state = :sent",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":sent": {"S": "sent"}},
+        )
+
+    def release(self, key: str, order_id: str) -> None:
+        """Forget a claim whose order was never enqueued, so a retry can send it."""
+        try:
+            self._db.delete_item(
+                TableName=self._table,
+                Key=self._pk(key),
+                ConditionExpression="order_id = :id",
+                ExpressionAttributeValues={":id": {"S": order_id}},
+            )
+        except ClientError:
+            pass  # the claim goes stale and is taken over after STALE_CLAIM_SECONDS

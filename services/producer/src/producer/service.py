@@ -1,0 +1,103 @@
+"""Placing an order: validate, claim the idempotency key, enqueue, count. No HTTP here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from lantern.catalog import Catalog
+from lantern.orders import Order, OrderRejected, build_order
+
+from producer.idempotency import KEY_PATTERN, IdempotencyStore, fingerprint
+from producer.signals import ProducerSignals
+from producer.sqs import OrderQueue
+
+log = logging.getLogger(__name__)
+AWS_ERRORS = (BotoCoreError, ClientError)
+
+
+class QueueUnavailable(RuntimeError):
+    """The order could not be enqueued; nothing was accepted."""
+
+
+@dataclass(frozen=True)
+class Placed:
+    order_id: str
+    replayed: bool
+    total_cents: int | None
+
+
+class OrderService:
+    def __init__(
+        self,
+        catalog: Catalog,
+        queue: OrderQueue,
+        idempotency: IdempotencyStore,
+        signals: ProducerSignals,
+    ) -> None:
+        self.catalog, self._queue = catalog, queue
+        self._idempotency, self._signals = idempotency, signals
+
+    def place(self, payload: Any, idempotency_key: str | None = None) -> Placed:
+        """Accept ``payload`` as an order. Raises OrderRejected or QueueUnavailable."""
+        try:
+            order = build_order(payload, self.catalog)
+            if idempotency_key is not None and not KEY_PATTERN.match(idempotency_key):
+                raise OrderRejected(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1-128 of [A-Za-z0-9_.:-]",
+                    400,
+                )
+        except OrderRejected as rejected:
+            self._signals.rejected(rejected.code)
+            raise
+        if idempotency_key is None:
+            self._send(order)
+            return Placed(order.order_id, replayed=False, total_cents=order.total_cents)
+        return self._place_once(order, payload, idempotency_key)
+
+    def _place_once(self, order: Order, payload: Any, key: str) -> Placed:
+        try:
+            claim = self._idempotency.claim(key, order.order_id, fingerprint(payload))
+        except AWS_ERRORS as exc:
+            self._signals.rejected("queue_unavailable")
+            raise QueueUnavailable(str(exc)) from exc
+        if claim.replayed:
+            return self._replay(claim.order_id, claim.state, claim.same_request)
+        try:
+            self._send(order)
+        except QueueUnavailable:
+            self._idempotency.release(key, order.order_id)
+            raise
+        try:
+            self._idempotency.mark_sent(key)
+        except AWS_ERRORS:
+            log.warning("idempotency claim not marked sent", exc_info=True)
+        return Placed(order.order_id, replayed=False, total_cents=order.total_cents)
+
+    def _replay(self, order_id: str, state: str, same_request: bool) -> Placed:
+        if not same_request:
+            self._signals.rejected("idempotency_key_reused")
+            raise OrderRejected(
+                "idempotency_key_reused", "this Idempotency-Key was used with a different body"
+            )
+        if state != "sent":
+            self._signals.rejected("request_in_progress")
+            raise OrderRejected(
+                "request_in_progress", "a request with this Idempotency-Key is in progress", 409
+            )
+        return Placed(order_id, replayed=True, total_cents=None)
+
+    def _send(self, order: Order) -> None:
+        try:
+            self._queue.send(order)
+        except AWS_ERRORS as exc:
+            self._signals.rejected("queue_unavailable")
+            log.warning(
+                "order not enqueued",
+                extra={"fields": {"order_id": order.order_id, "error": str(exc)}},
+            )
+            raise QueueUnavailable(str(exc)) from exc
+        self._signals.accepted()

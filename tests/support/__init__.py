@@ -1,0 +1,1 @@
+"""Helpers shared by the cross-service tests: ports, HTTP calls, waiting, AWS inspection."""

@@ -1,0 +1,79 @@
+"""A running stack under test, with the calls tests make against it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from devstack import Stack
+from tests.support.net import http, wait_for
+
+
+def order_payload(*items: tuple[str, int], name: str = "Ada Lovelace") -> dict[str, Any]:
+    lines = items or (("LNT-001", 1),)
+    return {
+        "customer": {"name": name, "email": "ada@example.com"},
+        "items": [{"sku": sku, "quantity": quantity} for sku, quantity in lines],
+    }
+
+
+@dataclass
+class Shop:
+    stack: Stack
+    queue_name: str
+    dlq_name: str
+    table_name: str
+
+    @property
+    def producer(self) -> str:
+        return self.stack.config.url("producer")
+
+    @property
+    def consumer(self) -> str:
+        return self.stack.config.url("consumer")
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service, region_name="us-east-1", endpoint_url=self.stack.config.endpoint_url
+        )
+
+    def place(self, payload: dict[str, Any] | None = None, **headers: str) -> str:
+        status, _, body = http("POST", f"{self.producer}/orders", payload or order_payload(), headers)
+        assert status == 202, body
+        order_id: str = json.loads(body)["order_id"]
+        return order_id
+
+    def order(self, order_id: str) -> dict[str, Any] | None:
+        status, _, body = http("GET", f"{self.consumer}/orders/{order_id}")
+        return json.loads(body) if status == 200 else None
+
+    def wait_fulfilled(self, order_id: str, timeout: float = 15.0) -> dict[str, Any]:
+        return wait_for(lambda: self.order(order_id), timeout, what=f"order {order_id}")
+
+    def queue_counts(self, name: str | None = None) -> tuple[int, int]:
+        """(visible, in flight) of the orders queue (or ``name``)."""
+        sqs = self.client("sqs")
+        url = sqs.get_queue_url(QueueName=name or self.queue_name)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return (
+            int(attributes["ApproximateNumberOfMessages"]),
+            int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        )
+
+    def stored_orders(self) -> list[dict[str, Any]]:
+        """Every order record in the table (idempotency records excluded)."""
+        dynamodb = self.client("dynamodb")
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": self.table_name, "ConsistentRead": True}
+        while True:
+            page = dynamodb.scan(**kwargs)
+            items += [i for i in page["Items"] if i["pk"]["S"].startswith("ord_")]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

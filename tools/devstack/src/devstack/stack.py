@@ -1,0 +1,225 @@
+"""Processes of the local stack: the moto endpoint and the services, with their output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+LineSink = Callable[[str, str], None]  # (process name, line)
+
+# moto accepts any credentials; these are not secrets, just placeholders it requires.
+_DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "lantern-local",
+    "AWS_SECRET_ACCESS_KEY": "lantern-local",
+}
+
+
+class ServiceProcess:
+    """One child process whose stdout/stderr lines go to a sink and are kept for inspection."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        env: Mapping[str, str],
+        ready_url: str,
+        sink: LineSink | None = None,
+    ) -> None:
+        self.name, self.argv, self.env, self.ready_url = name, argv, dict(env), ready_url
+        self.sink = sink
+        self.lines: list[str] = []
+        self.proc: subprocess.Popen[str] | None = None
+        self._readers: list[threading.Thread] = []
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> ServiceProcess:
+        self.proc = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C goes to the runner, which stops children in order
+        )
+        assert self.proc.stdout is not None
+        assert self.proc.stderr is not None
+        self._readers = [
+            threading.Thread(target=self._pump, args=(stream,), daemon=True)
+            for stream in (self.proc.stdout, self.proc.stderr)
+        ]
+        for reader in self._readers:
+            reader.start()
+        return self
+
+    def _pump(self, stream: object) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            line = line.rstrip("\n")
+            self.lines.append(line)
+            if self.sink is not None:
+                self.sink(self.name, line)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                tail = "\n".join(self.lines[-20:])
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{tail}")
+            try:
+                with urllib.request.urlopen(self.ready_url, timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} not ready at {self.ready_url} after {timeout:.0f}s")
+
+    def stop(self, timeout: float = 40.0) -> int | None:
+        """SIGTERM, wait, then SIGKILL. Returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.wait()
+        self._join_readers()
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the crash a test wants, workers included."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            self._join_readers()
+
+    def _join_readers(self) -> None:
+        for reader in self._readers:
+            reader.join(timeout=5)
+
+
+@dataclass
+class StackConfig:
+    """Ports and environment of the local stack; every field has an env override in the CLI."""
+
+    aws_port: int = 4566
+    producer_port: int = 8081
+    consumer_port: int = 8082
+    frontend_port: int = 8080
+    host: str = "127.0.0.1"
+    services: tuple[str, ...] = ("producer", "consumer")
+    env: dict[str, str] = field(default_factory=dict)
+    per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    manage_endpoint: bool = True  # False: use an endpoint already running at aws_port
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    def port(self, service: str) -> int:
+        ports = {
+            "producer": self.producer_port,
+            "consumer": self.consumer_port,
+            "frontend": self.frontend_port,
+        }
+        return ports[service]
+
+    def url(self, service: str) -> str:
+        return f"http://{self.host}:{self.port(service)}"
+
+
+class Stack:
+    """The moto endpoint plus the services, started in dependency order."""
+
+    def __init__(self, config: StackConfig, sink: LineSink | None = None) -> None:
+        self.config, self.sink = config, sink
+        self.endpoint: ServiceProcess | None = None
+        self.services: dict[str, ServiceProcess] = {}
+
+    def base_env(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            **_DUMMY_CREDENTIALS,
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": self.config.endpoint_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.setdefault("OTEL_TRACES_EXPORTER", "none")  # no collector by default: no error spam
+        env.update(self.config.env)
+        return env
+
+    def start_endpoint(self) -> ServiceProcess:
+        argv = [
+            sys.executable,
+            "-m",
+            "moto.server",
+            "-H",
+            self.config.host,
+            "-p",
+            str(self.config.aws_port),
+        ]
+        self.endpoint = ServiceProcess(
+            "aws", argv, self.base_env(), f"{self.config.endpoint_url}/moto-api/", self.sink
+        ).start()
+        self.endpoint.wait_ready(30)
+        return self.endpoint
+
+    def provision(self, max_receive_count: int = 5, visibility_seconds: int = 30) -> str:
+        from lantern.provision import provision
+        from lantern.settings import AwsSettings
+
+        for key, value in _DUMMY_CREDENTIALS.items():
+            os.environ.setdefault(key, value)  # boto3 in this process needs some credentials too
+        settings = AwsSettings.from_env(self.base_env())
+        return provision(
+            settings, max_receive_count=max_receive_count, visibility_seconds=visibility_seconds
+        )
+
+    def service(self, name: str) -> ServiceProcess:
+        env = {
+            **self.base_env(),
+            "OTEL_SERVICE_NAME": name,
+            "PORT": str(self.config.port(name)),
+            "HOST": self.config.host,
+            "PRODUCER_URL": self.config.url("producer"),
+            "CONSUMER_URL": self.config.url("consumer"),
+            "LOG_FORMAT": self.config.env.get("LOG_FORMAT", "json"),
+        }
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each service gets a fresh one of its own
+        env.update(self.config.per_service_env.get(name, {}))
+        return ServiceProcess(
+            name, [sys.executable, "-m", name], env, f"{self.config.url(name)}/readyz", self.sink
+        )
+
+    def start_service(self, name: str, timeout: float = 60.0) -> ServiceProcess:
+        process = self.service(name).start()
+        self.services[name] = process
+        process.wait_ready(timeout)
+        return process
+
+    def start(self, max_receive_count: int = 5, visibility_seconds: int = 30) -> Stack:
+        if self.config.manage_endpoint:
+            self.start_endpoint()
+        self.provision(max_receive_count, visibility_seconds)
+        for name in self.config.services:
+            self.start_service(name)
+        return self
+
+    def stop(self) -> None:
+        for name in reversed(list(self.services)):
+            self.services[name].stop()
+        if self.endpoint is not None:
+            self.endpoint.stop(10)
