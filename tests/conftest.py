@@ -33,7 +33,11 @@ TEST_ENV = {
 
 def _start_moto(port: int) -> ServiceProcess:
     argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "lantern-local", "AWS_SECRET_ACCESS_KEY": "lantern-local"}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "lantern-local",
+        "AWS_SECRET_ACCESS_KEY": "lantern-local",
+    }
     process = ServiceProcess("aws", argv, env, f"http://127.0.0.1:{port}/moto-api/").start()
     process.wait_ready(30)
     return process
@@ -82,7 +86,9 @@ def shop_factory(moto_port: int) -> Iterator[ShopFactory]:
             manage_endpoint=False,
         )
         stack = Stack(config)
-        shop = Shop(stack, names["ORDERS_QUEUE_NAME"], names["ORDERS_DLQ_NAME"], names["ORDERS_TABLE_NAME"])
+        shop = Shop(
+            stack, names["ORDERS_QUEUE_NAME"], names["ORDERS_DLQ_NAME"], names["ORDERS_TABLE_NAME"]
+        )
         shops.append(shop)
         stack.start(max_receive_count=max_receive_count, visibility_seconds=visibility_seconds)
         return shop

@@ -38,7 +38,9 @@ def http(
         return error.code, dict(error.headers), error.read()
 
 
-def wait_for(check: Callable[[], T | None], timeout: float, interval: float = 0.1, what: str = "") -> T:
+def wait_for(
+    check: Callable[[], T | None], timeout: float, interval: float = 0.1, what: str = ""
+) -> T:
     """Poll ``check`` until it returns something truthy; fail the test after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:

@@ -41,7 +41,9 @@ class Shop:
         )
 
     def place(self, payload: dict[str, Any] | None = None, **headers: str) -> str:
-        status, _, body = http("POST", f"{self.producer}/orders", payload or order_payload(), headers)
+        status, _, body = http(
+            "POST", f"{self.producer}/orders", payload or order_payload(), headers
+        )
         assert status == 202, body
         order_id: str = json.loads(body)["order_id"]
         return order_id

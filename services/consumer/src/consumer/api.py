@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
+
+from consumer.processing import RecentOrders
+from consumer.store import OrderStore
+from consumer.worker import QueueDepthPoller
 from lantern.orders import is_order_id
 from lantern.web import add_log_fields, json_error
 
-from consumer.store import OrderStore
-from consumer.worker import QueueDepthPoller
 
-
-def create_blueprint(store: OrderStore, depth: QueueDepthPoller) -> Blueprint:
+def create_blueprint(store: OrderStore, depth: QueueDepthPoller, recent: RecentOrders) -> Blueprint:
     api = Blueprint("orders", __name__)
+
+    @api.get("/orders/recent")
+    def recent_orders() -> Response:
+        """Recently processed messages of this worker process (newest first)."""
+        return jsonify(recent.snapshot())
 
     @api.get("/orders/<order_id>")
     def get_order(order_id: str) -> Response | tuple[Response, int]:

@@ -6,10 +6,6 @@ import time
 from collections.abc import Callable
 
 from flask import Flask
-from lantern.aws import dynamodb_client, sqs_client
-from lantern.orders import Order
-from lantern.telemetry import init_telemetry
-from lantern.web import create_service_app, state
 from prometheus_client import CollectorRegistry
 
 from consumer.api import create_blueprint
@@ -19,6 +15,10 @@ from consumer.signals import ConsumerSignals
 from consumer.sqs import OrderMessages
 from consumer.store import OrderStore
 from consumer.worker import QueueDepthPoller, Worker
+from lantern.aws import dynamodb_client, sqs_client
+from lantern.orders import Order
+from lantern.telemetry import init_telemetry
+from lantern.web import create_service_app, state
 
 
 def simulated_work(work_ms: int) -> Callable[[Order], None]:
@@ -60,7 +60,7 @@ def create_app(settings: ConsumerSettings | None = None) -> Flask:
         [settings.aws.queue_name, settings.aws.dlq_name],
         settings.queue_depth_interval_seconds,
     )
-    app.register_blueprint(create_blueprint(store, depth))
+    app.register_blueprint(create_blueprint(store, depth, processor.recent))
 
     svc = state(app)
     svc.readiness["sqs"] = messages.check

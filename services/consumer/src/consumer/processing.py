@@ -6,18 +6,19 @@ Returns an outcome instead of raising, so a failure in one message never disturb
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from consumer.signals import ConsumerSignals
+from consumer.store import OrderStore
 from lantern.envelope import PoisonMessage, decode_order
 from lantern.logs import current_trace_ids, log_event
 from lantern.orders import Order
 from lantern.telemetry.messaging import MessagingTracer
-
-from consumer.signals import ConsumerSignals
-from consumer.store import OrderStore
 
 log = logging.getLogger("consumer.orders")
 
@@ -42,6 +43,22 @@ def message_age_seconds(message: Mapping[str, Any], now: float) -> float | None:
     return max(0.0, now - int(sent_ms) / 1000.0) if sent_ms else None
 
 
+class RecentOrders:
+    """The last few processed messages of this process, for the storefront's pipeline page."""
+
+    def __init__(self, size: int = 50) -> None:
+        self._items: deque[dict[str, Any]] = deque(maxlen=size)
+        self._lock = threading.Lock()
+
+    def add(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._items.appendleft(entry)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._items)
+
+
 class OrderProcessor:
     def __init__(
         self,
@@ -51,9 +68,11 @@ class OrderProcessor:
         queue_name: str,
         work: Callable[[Order], None],
         max_receive_count: Callable[[], int | None],
+        recent: RecentOrders | None = None,
     ) -> None:
         self._store, self._messaging, self._signals = store, messaging, signals
         self._queue, self._work, self._max_receive = queue_name, work, max_receive_count
+        self.recent = recent or RecentOrders()
 
     def handle(self, message: Mapping[str, Any]) -> Outcome:
         started = time.perf_counter()
@@ -73,6 +92,15 @@ class OrderProcessor:
                 span.set_attribute("lantern.outcome", outcome.name)
                 # Logged inside the span so the line carries the order's trace id.
                 level = logging.WARNING if outcome is FAILED else logging.INFO
+                self.recent.add(
+                    {
+                        "order_id": fields.get("order_id"),
+                        "outcome": outcome.name,
+                        "trace_id": current_trace_ids()[0],
+                        "processed_at": time.time(),
+                        "duration_ms": round(elapsed * 1000, 2),
+                    }
+                )
                 log_event(
                     log,
                     "order processed",

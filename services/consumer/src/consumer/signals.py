@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
 from lantern.telemetry.metrics import LATENCY_BUCKETS
 from lantern.telemetry.statsd import SafeStatsd
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 OUTCOMES = ("fulfilled", "failed", "redelivered")
 # Message age spans milliseconds (idle pipeline) to many minutes (a backlog lab).

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
 from lantern.orders import Order
 from lantern.provision import TABLE_KEY
 

@@ -14,11 +14,11 @@ import threading
 import time
 
 from botocore.exceptions import BotoCoreError, ClientError
-from lantern.logs import log_event
 
 from consumer.processing import OrderProcessor, Outcome, receive_count
 from consumer.signals import ConsumerSignals
 from consumer.sqs import Message, OrderMessages
+from lantern.logs import log_event
 
 log = logging.getLogger("consumer.worker")
 AWS_ERRORS = (BotoCoreError, ClientError)

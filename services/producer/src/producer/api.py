@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, jsonify, request
-from lantern.orders import MAX_BODY_BYTES, OrderRejected
-from lantern.web import add_log_fields, json_error
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from lantern.orders import MAX_BODY_BYTES, OrderRejected
+from lantern.web import add_log_fields, json_error
 from producer.service import OrderService, QueueUnavailable
 from producer.signals import ProducerSignals
 

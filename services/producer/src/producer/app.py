@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask
+from prometheus_client import CollectorRegistry
+
 from lantern.aws import dynamodb_client, sqs_client
 from lantern.catalog import load_catalog
 from lantern.telemetry import init_telemetry
 from lantern.web import create_service_app, state
-from prometheus_client import CollectorRegistry
-
 from producer.api import create_blueprint
 from producer.idempotency import IdempotencyStore
 from producer.service import OrderService

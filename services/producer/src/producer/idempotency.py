@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
 from lantern.provision import TABLE_KEY
 
 if TYPE_CHECKING:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
 from lantern.catalog import Catalog
 from lantern.orders import Order, OrderRejected, build_order
-
 from producer.idempotency import KEY_PATTERN, IdempotencyStore, fingerprint
 from producer.signals import ProducerSignals
 from producer.sqs import OrderQueue

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
 from lantern.telemetry.metrics import LATENCY_BUCKETS
 from lantern.telemetry.statsd import SafeStatsd
-from prometheus_client import CollectorRegistry, Counter, Histogram
 
 
 class ProducerSignals:

@@ -11,7 +11,6 @@ from lantern.envelope import MessageAttributes, encode_order, string_attribute
 from lantern.orders import Order
 from lantern.settings import AwsSettings
 from lantern.telemetry.messaging import MessagingTracer
-
 from producer.signals import ProducerSignals
 
 if TYPE_CHECKING:

@@ -13,7 +13,6 @@ import time
 
 from lantern.catalog import Catalog
 from lantern.orders import OrderRejected
-
 from producer.service import OrderService, QueueUnavailable
 
 log = logging.getLogger(__name__)

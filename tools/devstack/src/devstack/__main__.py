@@ -13,15 +13,14 @@ import threading
 import time
 from importlib.util import find_spec
 
-from lantern.settings import SettingsError, env_int
-
 from devstack.render import print_line
 from devstack.stack import Stack, StackConfig
+from lantern.settings import SettingsError, env_int
 
 
 def config_from_env() -> StackConfig:
     env = os.environ
-    services = ["producer", "consumer"] + (["frontend"] if find_spec("frontend") else [])
+    services = ["producer", "consumer"] + (["frontend"] if find_spec("frontend.__main__") else [])
     return StackConfig(
         aws_port=env_int(env, "AWS_PORT", 4566, low=1, high=65535),
         producer_port=env_int(env, "PRODUCER_PORT", 8081, low=1, high=65535),
