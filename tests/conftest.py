@@ -10,6 +10,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -56,41 +57,60 @@ def moto_port() -> Iterator[int]:
 ShopFactory = Callable[..., Shop]
 
 
+def make_shop(
+    moto_port: int,
+    services: tuple[str, ...] = ("producer", "consumer"),
+    env: dict[str, str] | None = None,
+    per_service_env: dict[str, dict[str, str]] | None = None,
+    aws_port: int | None = None,
+    max_receive_count: int = 5,
+    visibility_seconds: int = 30,
+) -> Shop:
+    """Provision fresh queue/DLQ/table names and start ``services`` on free ports.
+
+    ``aws_port`` points the services at another endpoint (e.g. a proxy in front of moto) while
+    provisioning still goes to moto directly. The caller stops ``shop.stack``.
+    """
+    suffix = uuid.uuid4().hex[:8]
+    names = {
+        "ORDERS_QUEUE_NAME": f"orders-{suffix}",
+        "ORDERS_DLQ_NAME": f"orders-dlq-{suffix}",
+        "ORDERS_TABLE_NAME": f"orders-{suffix}",
+    }
+    config = StackConfig(
+        aws_port=moto_port,
+        producer_port=free_port(),
+        consumer_port=free_port(),
+        frontend_port=free_port(),
+        services=(),
+        env={**TEST_ENV, **names, **(env or {})},
+        per_service_env=per_service_env or {},
+        manage_endpoint=False,
+    )
+    stack = Stack(config)
+    shop = Shop(
+        stack, names["ORDERS_QUEUE_NAME"], names["ORDERS_DLQ_NAME"], names["ORDERS_TABLE_NAME"]
+    )
+    stack.start(max_receive_count=max_receive_count, visibility_seconds=visibility_seconds)
+    if aws_port is not None:
+        config.aws_port = aws_port
+    try:
+        for name in services:
+            stack.start_service(name)
+    except BaseException:
+        stack.stop()
+        raise
+    return shop
+
+
 @pytest.fixture
 def shop_factory(moto_port: int) -> Iterator[ShopFactory]:
-    """Start a stack: ``shop_factory(services=("producer", "consumer"), env={...}, ...)``."""
+    """Start stacks with ``shop_factory(services=..., env={...}, ...)``; all stopped at the end."""
     shops: list[Shop] = []
 
-    def start(
-        services: tuple[str, ...] = ("producer", "consumer"),
-        env: dict[str, str] | None = None,
-        per_service_env: dict[str, dict[str, str]] | None = None,
-        aws_port: int | None = None,
-        max_receive_count: int = 5,
-        visibility_seconds: int = 30,
-    ) -> Shop:
-        suffix = uuid.uuid4().hex[:8]
-        names = {
-            "ORDERS_QUEUE_NAME": f"orders-{suffix}",
-            "ORDERS_DLQ_NAME": f"orders-dlq-{suffix}",
-            "ORDERS_TABLE_NAME": f"orders-{suffix}",
-        }
-        config = StackConfig(
-            aws_port=aws_port or moto_port,
-            producer_port=free_port(),
-            consumer_port=free_port(),
-            frontend_port=free_port(),
-            services=services,
-            env={**TEST_ENV, **names, **(env or {})},
-            per_service_env=per_service_env or {},
-            manage_endpoint=False,
-        )
-        stack = Stack(config)
-        shop = Shop(
-            stack, names["ORDERS_QUEUE_NAME"], names["ORDERS_DLQ_NAME"], names["ORDERS_TABLE_NAME"]
-        )
+    def start(**kwargs: Any) -> Shop:
+        shop = make_shop(moto_port, **kwargs)
         shops.append(shop)
-        stack.start(max_receive_count=max_receive_count, visibility_seconds=visibility_seconds)
         return shop
 
     yield start

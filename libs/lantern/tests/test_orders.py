@@ -1,0 +1,97 @@
+"""Order validation and pricing rules, without a network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lantern.catalog import load_catalog
+from lantern.envelope import PoisonMessage, decode_order, encode_order
+from lantern.orders import Order, OrderRejected, build_order, is_order_id
+
+CATALOG = load_catalog()
+
+
+def payload(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "customer": {"name": "Grace Hopper", "email": "grace@example.com"},
+        "items": [{"sku": "LNT-001", "quantity": 2}, {"sku": "LNT-007", "quantity": 1}],
+    }
+    base.update(overrides)
+    return base
+
+
+def test_catalog_has_at_least_twelve_priced_products() -> None:
+    assert len(CATALOG) >= 12
+    assert all(p.price_cents > 0 and p.image.endswith(".svg") for p in CATALOG)
+
+
+def test_order_is_priced_from_the_catalog_not_the_client() -> None:
+    body = payload(items=[{"sku": "LNT-001", "quantity": 2, "price_cents": 1}])
+    order = build_order(body, CATALOG)
+    assert order.total_cents == 2 * CATALOG.get("LNT-001").price_cents  # type: ignore[union-attr]
+    assert order.item_count == 2
+    assert is_order_id(order.order_id)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ([], "invalid_type"),
+        ({"items": [{"sku": "LNT-001", "quantity": 1}]}, "missing_field"),
+        (payload(customer={"name": "A"}), "missing_field"),
+        (payload(customer={"name": 7, "email": "a@b.co"}), "invalid_type"),
+        (payload(customer={"name": " ", "email": "a@b.co"}), "invalid_name"),
+        (payload(customer={"name": "x" * 101, "email": "a@b.co"}), "invalid_name"),
+        (payload(customer={"name": "A", "email": "not-an-email"}), "invalid_email"),
+        (payload(items=[]), "invalid_item_count"),
+        (payload(items=[{"sku": "LNT-001", "quantity": 1}] * 51), "invalid_item_count"),
+        (payload(items="LNT-001"), "invalid_type"),
+        (payload(items=["LNT-001"]), "invalid_type"),
+        (payload(items=[{"sku": "NOPE", "quantity": 1}]), "unknown_sku"),
+        (payload(items=[{"sku": "LNT-001", "quantity": 0}]), "invalid_quantity"),
+        (payload(items=[{"sku": "LNT-001", "quantity": 100}]), "invalid_quantity"),
+        (payload(items=[{"sku": "LNT-001", "quantity": True}]), "invalid_type"),
+        (payload(items=[{"sku": "LNT-001", "quantity": 1.5}]), "invalid_type"),
+        (payload(items=[{"sku": "LNT-001"}]), "missing_field"),
+    ],
+)
+def test_invalid_orders_are_rejected_with_a_stable_code(body: Any, code: str) -> None:
+    with pytest.raises(OrderRejected) as info:
+        build_order(body, CATALOG)
+    assert info.value.code == code
+    assert info.value.status == 422
+
+
+def test_limits_are_inclusive() -> None:
+    order = build_order(payload(items=[{"sku": "LNT-002", "quantity": 99}] * 50), CATALOG)
+    assert len(order.lines) == 50
+    assert order.item_count == 99 * 50
+
+
+def test_envelope_round_trips_an_order() -> None:
+    order = build_order(payload(), CATALOG)
+    assert decode_order(encode_order(order)) == order
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        '{"schema": "something/else", "order": {}}',
+        '{"schema": "lantern.order/v1"}',
+        '{"schema": "lantern.order/v1", "order": {"order_id": "ord_x"}}',
+    ],
+)
+def test_undecodable_bodies_are_poison(body: str) -> None:
+    with pytest.raises(PoisonMessage):
+        decode_order(body)
+
+
+def test_order_from_json_rejects_a_foreign_id() -> None:
+    data = build_order(payload(), CATALOG).to_json()
+    data["order_id"] = "idempotency#abc"
+    with pytest.raises(ValueError, match="not an order id"):
+        Order.from_json(data)
