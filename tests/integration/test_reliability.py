@@ -29,7 +29,7 @@ def _processed_log_lines(*processes: Any) -> list[dict[str, Any]]:
     lines = [
         json.loads(line) for process in processes for line in process.lines if line.startswith("{")
     ]
-    return [line for line in lines if line.get("event") == "order processed"]
+    return [rec for rec in lines if rec.get("event") == "order processed"]
 
 
 def _assert_fulfilled_exactly_once(shop: Shop, accepted: list[str], timeout: float) -> None:
@@ -56,13 +56,11 @@ def test_a_thousand_concurrent_orders_are_each_fulfilled_once(shop_factory: Shop
     assert len(set(accepted)) == 1000
     _assert_fulfilled_exactly_once(shop, accepted, timeout=120)
     fulfilled = [
-        l
-        for l in _processed_log_lines(shop.stack.services["consumer"])
-        if l["outcome"] == "fulfilled"
+        rec
+        for rec in _processed_log_lines(shop.stack.services["consumer"])
+        if rec["outcome"] == "fulfilled"
     ]
-    assert Counter(l["order_id"] for l in fulfilled) == Counter(
-        {order_id: 1 for order_id in accepted}
-    )
+    assert Counter(rec["order_id"] for rec in fulfilled) == Counter(dict.fromkeys(accepted, 1))
 
 
 def test_a_consumer_killed_mid_batch_loses_and_duplicates_nothing(
@@ -88,10 +86,12 @@ def test_a_consumer_killed_mid_batch_loses_and_duplicates_nothing(
 
     _assert_fulfilled_exactly_once(shop, accepted, timeout=90)
     assert in_flight_at_crash > 0, "the kill did not land mid-batch"
-    outcomes = Counter(l["outcome"] for l in _processed_log_lines(second))
+    outcomes = Counter(rec["outcome"] for rec in _processed_log_lines(second))
     assert outcomes["redelivered"] >= 1, outcomes  # written before the crash, not yet deleted
     fulfilled = [
-        l["order_id"] for l in _processed_log_lines(first, second) if l["outcome"] == "fulfilled"
+        rec["order_id"]
+        for rec in _processed_log_lines(first, second)
+        if rec["outcome"] == "fulfilled"
     ]
     assert len(fulfilled) == len(set(fulfilled))
 
@@ -116,10 +116,12 @@ def test_a_poison_message_lands_in_the_dlq_while_orders_keep_flowing(
     ]
     assert [m["Body"] for m in moved] == ["this is not an order {"]
     failures = [
-        l for l in _processed_log_lines(shop.stack.services["consumer"]) if l["outcome"] == "failed"
+        rec
+        for rec in _processed_log_lines(shop.stack.services["consumer"])
+        if rec["outcome"] == "failed"
     ]
     assert len(failures) == 5
-    assert {l["reason"] for l in failures} == {"poison"}
+    assert {rec["reason"] for rec in failures} == {"poison"}
 
 
 def _assert_fulfilled_exactly_once_ignoring_dlq(shop: Shop, accepted: list[str]) -> None:

@@ -8,11 +8,14 @@ master starts and cleaned per worker on exit.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
-from lantern.settings import env_int, env_str
+from lantern.settings import SettingsError, env_int, env_str
 
 
 def _defaults(service: str, port: int, workers: int) -> dict[str, Any]:
@@ -42,9 +45,32 @@ def _defaults(service: str, port: int, workers: int) -> dict[str, Any]:
     }
 
 
-def serve(app_uri: str, *, service: str, port: int, workers: int) -> None:
-    """Serve ``app_uri`` (``module:factory()``) with this project's gunicorn settings."""
-    options = _defaults(service, port, workers)
+def serve(
+    app_uri: str,
+    *,
+    service: str,
+    port: int,
+    workers: int,
+    check_settings: Callable[[], object] | None = None,
+) -> None:
+    """Serve ``app_uri`` (``module:factory()``) with this project's gunicorn settings.
+
+    ``check_settings`` is called first, in the master: a bad value stops the service with one
+    clear line (and exit code 2) instead of a worker boot loop.
+    """
+    try:
+        options = _defaults(service, port, workers)
+        if check_settings is not None:
+            check_settings()
+    except SettingsError as exc:
+        line = {
+            "level": "error",
+            "service": service,
+            "event": "invalid settings",
+            "error": str(exc),
+        }
+        print(json.dumps(line), file=sys.stderr)
+        sys.exit(2)
     # Imported after the environment is settled: prometheus_client picks its value class
     # (in-memory or multiprocess files) at import time.
     from gunicorn.app.base import BaseApplication
