@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= uv
 export UV_PYTHON ?= python3
 
-.PHONY: help install run test lint fmt typecheck unit integration clean
+.PHONY: help install run test lint fmt load load-orders load-shop clean
 
 help: ## show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,26 @@ fmt: install ## format and auto-fix
 
 test: lint ## lint, type-check, then every test (unit, integration, e2e, manifests)
 	$(UV) run --frozen pytest
+
+# Load: hey against a running shop (make run, compose, or any base URL). Override e.g.
+#   make load DURATION=60s CONCURRENCY=50 RATE=5 PRODUCER_URL=http://shop.example:8081
+DURATION ?= 20s
+CONCURRENCY ?= 20
+RATE ?= 0
+PRODUCER_URL ?= http://127.0.0.1:8081
+CONSUMER_URL ?= http://127.0.0.1:8082
+FRONTEND_URL ?= http://127.0.0.1:8080
+LOAD_ARGS = --duration $(DURATION) --concurrency $(CONCURRENCY) --rate $(RATE) \
+	--producer $(PRODUCER_URL) --consumer $(CONSUMER_URL) --frontend $(FRONTEND_URL)
+
+load: install ## hey the order API and the storefront; prints req/s, p50/p99, accepted vs fulfilled
+	$(UV) run --frozen python -m devstack.load all $(LOAD_ARGS)
+
+load-orders: install ## hey POST /orders only, then wait until accepted orders are fulfilled
+	$(UV) run --frozen python -m devstack.load orders $(LOAD_ARGS)
+
+load-shop: install ## hey the storefront's home and product pages
+	$(UV) run --frozen python -m devstack.load shop $(LOAD_ARGS)
 
 clean: ## remove the virtualenv and caches
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache test-artifacts

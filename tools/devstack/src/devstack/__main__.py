@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 import time
 from importlib.util import find_spec
 
@@ -50,6 +49,25 @@ def banner(config: StackConfig, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: stop once, in order. Raising (rather than setting an Event, which can
+    deadlock inside a signal handler) ends the wait; later signals, such as the terminal's
+    group-wide one arriving twice, are ignored so the orderly stop is never cut short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _watch(stack: Stack) -> None:
+    """Return when a service exits on its own (the others are then stopped too)."""
+    while True:
+        time.sleep(1.0)
+        for name, process in stack.services.items():
+            if process.proc is not None and process.proc.poll() is not None:
+                print(f"{name} exited with {process.proc.returncode}; stopping", file=sys.stderr)
+                return
+
+
 def main() -> int:
     try:
         config = config_from_env()
@@ -57,19 +75,13 @@ def main() -> int:
         print(f"make run: {exc}", file=sys.stderr)
         return 2
     stack = Stack(config, sink=print_line)
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     started = time.monotonic()
     try:
         stack.start()
         print(banner(config, time.monotonic() - started), flush=True)
-        while not stopping.wait(1.0):
-            for name, process in stack.services.items():
-                if process.proc is not None and process.proc.poll() is not None:
-                    print(
-                        f"{name} exited with {process.proc.returncode}; stopping", file=sys.stderr
-                    )
-                    stopping.set()
+        _watch(stack)
     except KeyboardInterrupt:
         pass
     except (RuntimeError, TimeoutError) as exc:
@@ -78,6 +90,7 @@ def main() -> int:
         return 1
     print("\nstopping...", flush=True)
     stack.stop()
+    print("stopped.", flush=True)
     return 0
 
 

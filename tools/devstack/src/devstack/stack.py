@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -14,6 +15,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 LineSink = Callable[[str, str], None]  # (process name, line)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the runner dies, even by SIGKILL, so no orphan keeps a port."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
 
 # moto accepts any credentials; these are not secrets, just placeholders it requires.
 _DUMMY_CREDENTIALS = {
@@ -53,6 +64,7 @@ class ServiceProcess:
             text=True,
             bufsize=1,
             start_new_session=True,  # Ctrl-C goes to the runner, which stops children in order
+            preexec_fn=_die_with_parent,  # only a prctl call: safe between fork and exec
         )
         assert self.proc.stdout is not None
         assert self.proc.stderr is not None
@@ -199,6 +211,9 @@ class Stack:
             "LOG_FORMAT": self.config.env.get("LOG_FORMAT", "json"),
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each service gets a fresh one of its own
+        if name == "frontend" and not env.get("SECRET_KEY"):
+            # One random key per run, shared by the frontend's workers; carts reset on restart.
+            env["SECRET_KEY"] = secrets.token_urlsafe(32)
         env.update(self.config.per_service_env.get(name, {}))
         return ServiceProcess(
             name, [sys.executable, "-m", name], env, f"{self.config.url(name)}/readyz", self.sink
