@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= uv
 export UV_PYTHON ?= python3
 
-.PHONY: help install run test lint fmt load load-orders load-shop clean
+.PHONY: help install run test lint fmt load load-orders load-shop flags flag clean
 
 help: ## show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,12 @@ load-orders: install ## hey POST /orders only, then wait until accepted orders a
 load-shop: install ## hey the storefront's home and product pages
 	$(UV) run --frozen python -m devstack.load shop $(LOAD_ARGS)
 
+flags: install ## list the scenario switches of the running shop (make run)
+	@$(UV) run --frozen python -m devstack.flags
+
+flag: install ## flip a scenario switch at runtime: make flag NAME=consumer-work-ms VARIANT=slow
+	@$(UV) run --frozen python -m devstack.flags set $(NAME) $(VARIANT)
+
 clean: ## remove the virtualenv and caches
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf .venv .run .pytest_cache .mypy_cache .ruff_cache test-artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,7 +1,7 @@
 """``python -m consumer``: serve the read API under gunicorn; each worker process also polls SQS."""
 
-from lantern.serve import serve
 from consumer.settings import ConsumerSettings
+from lantern.serve import serve
 
 
 def main() -> None:

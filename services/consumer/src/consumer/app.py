@@ -10,21 +10,36 @@ from prometheus_client import CollectorRegistry
 
 from consumer.api import create_blueprint
 from consumer.processing import OrderProcessor
-from consumer.settings import ConsumerSettings
+from consumer.settings import SERVICE, ConsumerSettings
 from consumer.signals import ConsumerSignals
 from consumer.sqs import OrderMessages
 from consumer.store import OrderStore
 from consumer.worker import QueueDepthPoller, Worker
 from lantern.aws import dynamodb_client, sqs_client
+from lantern.flags import (
+    CONSUMER_FAILURE_RATE,
+    CONSUMER_WORK_MS,
+    ScenarioFailure,
+    Scenarios,
+    init_scenarios,
+)
 from lantern.orders import Order
 from lantern.telemetry import init_telemetry
 from lantern.web import create_service_app, state
 
 
-def simulated_work(work_ms: int) -> Callable[[Order], None]:
+def simulated_work(work_ms: int, scenarios: Scenarios) -> Callable[[Order], None]:
+    """The "fulfilment" an order needs: sleep, and fail when a scenario says so.
+
+    The ``consumer-work-ms`` flag, when above 0, replaces ``CONSUMER_WORK_MS`` at runtime.
+    """
+
     def work(order: Order) -> None:
-        if work_ms:
-            time.sleep(work_ms / 1000.0)
+        delay_ms = scenarios.number(CONSUMER_WORK_MS) or work_ms
+        if delay_ms:
+            time.sleep(delay_ms / 1000.0)
+        if scenarios.roll(CONSUMER_FAILURE_RATE):
+            raise ScenarioFailure("injected by the consumer-failure-rate flag")
 
     return work
 
@@ -42,7 +57,7 @@ def create_app(settings: ConsumerSettings | None = None) -> Flask:
         telemetry.messaging,
         signals,
         settings.aws.queue_name,
-        simulated_work(settings.work_ms),
+        simulated_work(settings.work_ms, init_scenarios(SERVICE, settings.flag_file)),
         messages.max_receive_count,
     )
     worker = Worker(

@@ -130,7 +130,7 @@ class OrderProcessor:
             first = self._store.record(
                 order, "fulfilled", message_id=str(message.get("MessageId")), trace_id=trace_id
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure leaves the message for redelivery
             span.record_failure(exc)
             fields["reason"] = type(exc).__name__
             fields["error"] = str(exc)[:200]

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lantern.flags import flag_file
 from lantern.settings import AwsSettings, TelemetrySettings, env_float, env_int
 
 SERVICE = "consumer"
@@ -15,6 +16,7 @@ SERVICE = "consumer"
 class ConsumerSettings:
     aws: AwsSettings
     telemetry: TelemetrySettings
+    flag_file: str | None
     concurrency: int
     batch_size: int
     wait_seconds: int
@@ -29,6 +31,7 @@ class ConsumerSettings:
         return cls(
             aws=AwsSettings.from_env(env),
             telemetry=TelemetrySettings.from_env(SERVICE, env),
+            flag_file=flag_file(env),
             concurrency=env_int(env, "CONSUMER_CONCURRENCY", 4, low=0, high=64),
             batch_size=env_int(env, "CONSUMER_BATCH_SIZE", 10, low=1, high=10),
             wait_seconds=env_int(env, "CONSUMER_WAIT_SECONDS", 20, low=0, high=20),

@@ -7,12 +7,13 @@ from prometheus_client import CollectorRegistry
 
 from lantern.aws import dynamodb_client, sqs_client
 from lantern.catalog import load_catalog
+from lantern.flags import init_scenarios
 from lantern.telemetry import init_telemetry
 from lantern.web import create_service_app, state
 from producer.api import create_blueprint
 from producer.idempotency import IdempotencyStore
 from producer.service import OrderService
-from producer.settings import ProducerSettings
+from producer.settings import SERVICE, ProducerSettings
 from producer.signals import ProducerSignals
 from producer.sqs import OrderQueue
 from producer.synthetic import SyntheticTraffic
@@ -25,7 +26,10 @@ def create_app(settings: ProducerSettings | None = None) -> Flask:
     app = create_service_app(__name__, telemetry, registry)
     signals = ProducerSignals(registry, telemetry.statsd)
     dynamodb = dynamodb_client(settings.aws)
-    queue = OrderQueue(sqs_client(settings.aws), settings.aws, telemetry.messaging, signals)
+    scenarios = init_scenarios(SERVICE, settings.flag_file)
+    queue = OrderQueue(
+        sqs_client(settings.aws), settings.aws, telemetry.messaging, signals, scenarios
+    )
     idempotency = IdempotencyStore(
         dynamodb, settings.aws.table_name, settings.idempotency_ttl_seconds
     )

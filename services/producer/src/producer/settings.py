@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lantern.flags import flag_file
 from lantern.settings import AwsSettings, TelemetrySettings, env_float, env_int
 
 SERVICE = "producer"
@@ -15,6 +16,7 @@ SERVICE = "producer"
 class ProducerSettings:
     aws: AwsSettings
     telemetry: TelemetrySettings
+    flag_file: str | None
     synthetic_orders_per_second: float
     idempotency_ttl_seconds: int
     workers: int
@@ -25,6 +27,7 @@ class ProducerSettings:
         return cls(
             aws=AwsSettings.from_env(env),
             telemetry=TelemetrySettings.from_env(SERVICE, env),
+            flag_file=flag_file(env),
             synthetic_orders_per_second=env_float(
                 env, "SYNTHETIC_ORDERS_PER_SECOND", 0.0, low=0.0, high=1000.0
             ),

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import TYPE_CHECKING
 
 from lantern.aws import queue_url
 from lantern.envelope import MessageAttributes, encode_order, string_attribute
+from lantern.flags import PRODUCER_POISON_RATE, PRODUCER_SQS_LATENCY_MS, Scenarios
 from lantern.orders import Order
 from lantern.settings import AwsSettings
-from lantern.telemetry.messaging import MessagingTracer
+from lantern.telemetry.messaging import MessageSpan, MessagingTracer
 from producer.signals import ProducerSignals
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+
+def poison(order: Order) -> str:
+    """A message body no consumer can decode, for the poison-message lab (it ends in the DLQ)."""
+    return json.dumps({"schema": "lantern.order/v1", "order": {"order_id": order.order_id}})
 
 
 class OrderQueue:
@@ -24,9 +31,11 @@ class OrderQueue:
         settings: AwsSettings,
         messaging: MessagingTracer,
         signals: ProducerSignals,
+        scenarios: Scenarios | None = None,
     ) -> None:
         self._sqs, self._settings = sqs, settings
         self._messaging, self._signals = messaging, signals
+        self._scenarios = scenarios or Scenarios()
         self._url: str | None = None
         self._lock = threading.Lock()
 
@@ -42,13 +51,17 @@ class OrderQueue:
         attributes: MessageAttributes = {"order_id": string_attribute(order.order_id)}
         system_attributes: MessageAttributes = {}
         queue = self._settings.queue_name
+        body = encode_order(order)
+        if self._scenarios.roll(PRODUCER_POISON_RATE):
+            body, attributes["scenario"] = poison(order), string_attribute("poison")
         with self._messaging.send(queue, attributes, system_attributes) as span:
             span.set_attribute("lantern.order.id", order.order_id)
             started = time.perf_counter()
+            self._injected_latency(span)
             try:
                 response = self._sqs.send_message(
                     QueueUrl=self.url(),
-                    MessageBody=encode_order(order),
+                    MessageBody=body,
                     MessageAttributes=attributes,  # type: ignore[arg-type]
                     MessageSystemAttributes=system_attributes,  # type: ignore[arg-type]
                 )
@@ -56,6 +69,12 @@ class OrderQueue:
                 self._signals.sent(time.perf_counter() - started)
             span.set_attribute("messaging.message.id", response["MessageId"])
         return response["MessageId"]
+
+    def _injected_latency(self, span: MessageSpan) -> None:
+        delay_ms = self._scenarios.number(PRODUCER_SQS_LATENCY_MS)
+        if delay_ms > 0:
+            span.set_attribute("lantern.scenario.latency_ms", delay_ms)
+            time.sleep(delay_ms / 1000.0)
 
     def check(self) -> None:
         """Readiness: the queue answers."""

@@ -12,6 +12,7 @@ import sys
 import time
 from importlib.util import find_spec
 
+from devstack.flags import runtime_copy
 from devstack.render import print_line
 from devstack.stack import Stack, StackConfig
 from lantern.settings import SettingsError, env_int
@@ -39,6 +40,7 @@ def banner(config: StackConfig, seconds: float) -> str:
         f"  orders      {config.url('consumer')}/orders/<order_id>",
         f"  metrics     {config.url('producer')}/metrics  {config.url('consumer')}/metrics",
         f"  AWS (moto)  {config.endpoint_url}",
+        "  scenarios   make flags / make flag NAME=consumer-work-ms VARIANT=slow",
         "",
         "  Try:",
         f"    curl -s -X POST {producer}/orders -H 'Content-Type: application/json' \\",
@@ -74,6 +76,7 @@ def main() -> int:
     except SettingsError as exc:
         print(f"make run: {exc}", file=sys.stderr)
         return 2
+    os.environ.setdefault("FLAGD_OFFLINE_FLAG_SOURCE_PATH", str(runtime_copy()))
     stack = Stack(config, sink=print_line)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
