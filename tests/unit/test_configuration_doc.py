@@ -37,6 +37,11 @@ def _string_args(call: ast.Call) -> list[str]:
     return [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
 
 
+def _is_env(node: ast.expr) -> bool:
+    """``os.environ`` or a mapping parameter named ``env``."""
+    return "environ" in ast.unparse(node) or (isinstance(node, ast.Name) and node.id == "env")
+
+
 def _passes_env_first(call: ast.Call) -> bool:
     """A settings helper of the shape ``helper(env, "NAME", ...)``."""
     return bool(call.args) and isinstance(call.args[0], ast.Name) and call.args[0].id == "env"
@@ -51,7 +56,8 @@ def variables_read_by_code() -> set[str]:
                 name = getattr(func, "id", None) or getattr(func, "attr", None)
                 args = _string_args(node)
                 reads_env = name in ENV_HELPERS or _passes_env_first(node)
-                if reads_env or (name in ("get", "setdefault") and "environ" in ast.unparse(func)):
+                on_env = isinstance(func, ast.Attribute) and _is_env(func.value)
+                if reads_env or (name in ("get", "setdefault") and on_env):
                     names.update(a for a in args if re.fullmatch(r"[A-Z][A-Z0-9_]+", a))
             elif isinstance(node, ast.Subscript) and "environ" in ast.unparse(node.value):
                 key = node.slice

@@ -59,7 +59,7 @@ class Scenarios:
 def flag_file(env: Mapping[str, str] | None = None) -> str | None:
     """The configured flag file, checked to exist (a setting like any other: fail fast)."""
     env = os.environ if env is None else env
-    path = env.get(FLAG_FILE_ENV, "").strip()
+    path = env.get("FLAGD_OFFLINE_FLAG_SOURCE_PATH", "").strip()
     if path and not Path(path).is_file():
         raise SettingsError(f"{FLAG_FILE_ENV}={path!r}: no such flag file")
     return path or None
