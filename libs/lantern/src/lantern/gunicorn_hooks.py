@@ -32,12 +32,20 @@ def on_starting(server: Any) -> None:
     reset_multiproc_dir()
 
 
+def _lantern_app(worker: Any) -> Any:
+    """The worker's app when it is a Lantern service (a bare app, e.g. a benchmark peer, is not)."""
+    app = getattr(worker, "wsgi", None)
+    return app if "lantern" in getattr(app, "extensions", {}) else None
+
+
 def post_worker_init(worker: Any) -> None:
-    web.start_background(worker.wsgi)
+    app = _lantern_app(worker)
+    if app is not None:
+        web.start_background(app)
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    app = getattr(worker, "wsgi", None)
+    app = _lantern_app(worker)
     if app is not None:
         web.shutdown(app, timeout=max(1.0, float(server.cfg.graceful_timeout) - 2))
     logging.shutdown()

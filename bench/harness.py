@@ -1,0 +1,85 @@
+"""What every benchmark needs: one moto endpoint, stacks on free ports, hey, memory readings."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import uuid
+from pathlib import Path
+
+from devstack import ServiceProcess, Stack, StackConfig
+from lantern.settings import AwsSettings
+
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "lantern-bench", "AWS_SECRET_ACCESS_KEY": "lantern-bench"}
+# Quiet, comparable services: no StatsD agent, no span export unless a benchmark says otherwise.
+QUIET = {"STATSD_HOST": "none", "OTEL_TRACES_EXPORTER": "none", "LOG_LEVEL": "warning"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_moto() -> ServiceProcess:
+    os.environ.update({k: os.environ.get(k, v) for k, v in CREDENTIALS.items()})
+    port = free_port()
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    moto = ServiceProcess("aws", argv, dict(os.environ), f"http://127.0.0.1:{port}/moto-api/")
+    moto.start().wait_ready(30)
+    return moto
+
+
+def moto_port(moto: ServiceProcess) -> int:
+    return int(moto.ready_url.split(":")[2].split("/")[0])
+
+
+def names(prefix: str) -> dict[str, str]:
+    suffix = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    return {
+        "ORDERS_QUEUE_NAME": f"orders-{suffix}",
+        "ORDERS_DLQ_NAME": f"orders-dlq-{suffix}",
+        "ORDERS_TABLE_NAME": f"orders-{suffix}",
+    }
+
+
+def stack(
+    moto: ServiceProcess,
+    services: tuple[str, ...],
+    env: dict[str, str],
+    per_service_env: dict[str, dict[str, str]] | None = None,
+) -> Stack:
+    """Provision fresh resources and start ``services``; the caller stops the stack."""
+    config = StackConfig(
+        aws_port=moto_port(moto),
+        producer_port=free_port(),
+        consumer_port=free_port(),
+        frontend_port=free_port(),
+        services=services,
+        env=env,
+        per_service_env=per_service_env or {},
+        manage_endpoint=False,
+    )
+    return Stack(config).start()
+
+
+def aws_settings(stack_: Stack) -> AwsSettings:
+    return AwsSettings.from_env({**stack_.base_env()})
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def process_tree_rss(pid: int) -> dict[int, float]:
+    """RSS of a process and its children (a gunicorn master and its workers)."""
+    result = {pid: rss_mb(pid)}
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        result.update(process_tree_rss(int(child)))
+    return result

@@ -1,0 +1,71 @@
+"""The storefront's application factory: the one place that wires its dependencies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from prometheus_client import CollectorRegistry
+
+from frontend import sessions
+from frontend.clients import ConsumerClient, OrderIntake, OrderStatus, ProducerClient
+from frontend.security import init_security
+from frontend.settings import FrontendSettings
+from frontend.signals import FrontendSignals
+from frontend.templating import init_templating
+from frontend.views import checkout, errors, orders, pipeline, shop
+from lantern.catalog import load_catalog
+from lantern.telemetry import init_telemetry
+from lantern.web import create_service_app
+
+MAX_FORM_BYTES = 16 * 1024  # a checkout form is well under 1 KB
+
+
+def create_app(
+    settings: FrontendSettings | None = None,
+    *,
+    producer: OrderIntake | None = None,
+    consumer: OrderStatus | None = None,
+) -> Flask:
+    """Build the storefront. Tests pass settings, and fakes for the services where needed."""
+    settings = settings or FrontendSettings.from_env()
+    telemetry = init_telemetry(settings.telemetry)
+    registry = CollectorRegistry()
+    app = create_service_app(__name__, telemetry, registry, json_errors=False)
+    app.config.update(_limits())
+    init_security(app, secret_key=settings.secret_key, secure_cookie=settings.session_cookie_secure)
+    catalog = load_catalog()
+    init_templating(app, catalog)
+    errors.register_error_pages(app)
+
+    timeout = settings.upstream_timeout_seconds
+    producer = producer or ProducerClient(settings.producer_url, timeout, None)
+    consumer = consumer or ConsumerClient(settings.consumer_url, timeout, None)
+    signals = FrontendSignals(registry, telemetry.statsd)
+    app.register_blueprint(shop.create_blueprint(catalog))
+    app.register_blueprint(checkout.create_blueprint(catalog, producer, signals))
+    app.register_blueprint(orders.create_blueprint(consumer, settings.trace_ui_url))
+    app.register_blueprint(
+        pipeline.create_blueprint(
+            producer,
+            consumer,
+            queue=settings.queue_name,
+            dlq=settings.dlq_name,
+            trace_template=settings.trace_ui_url,
+        )
+    )
+    # Readiness has no upstream checks on purpose: with the producer down the shop still
+    # browses and keeps carts, and says so at checkout.
+    return app
+
+
+def _limits() -> dict[str, Any]:
+    return {
+        "MAX_CONTENT_LENGTH": MAX_FORM_BYTES,
+        "MAX_FORM_MEMORY_SIZE": MAX_FORM_BYTES,
+        "MAX_FORM_PARTS": 50,
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=sessions.CART_DAYS),
+        "SEND_FILE_MAX_AGE_DEFAULT": timedelta(hours=1),
+        "TEMPLATES_AUTO_RELOAD": False,
+    }

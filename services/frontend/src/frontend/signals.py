@@ -1,0 +1,29 @@
+"""The storefront's business metrics, emitted to Prometheus and StatsD together."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter
+
+from lantern.telemetry.statsd import SafeStatsd
+
+# placed: the producer accepted it; invalid: the form or the cart was refused (by us or by the
+# producer); paused: the producer or its queue was unreachable; error: any other answer.
+CHECKOUT_OUTCOMES = ("placed", "invalid", "paused", "error")
+
+
+class FrontendSignals:
+    def __init__(self, registry: CollectorRegistry, statsd: SafeStatsd) -> None:
+        self._statsd = statsd
+        self._checkouts = Counter(
+            "checkouts",
+            "Checkout form submissions, by outcome: placed, invalid, paused (ordering "
+            "unavailable, cart kept), error.",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in CHECKOUT_OUTCOMES:
+            self._checkouts.labels(outcome)
+
+    def checkout(self, outcome: str) -> None:
+        self._checkouts.labels(outcome).inc()
+        self._statsd.incr(f"checkouts.{outcome}")

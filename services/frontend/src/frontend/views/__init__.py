@@ -1,0 +1,1 @@
+"""The storefront's routes, one blueprint per area; the factory wires their dependencies."""
