@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, url_for
+from flask import Flask, request, url_for
 
 from frontend import cart
 from frontend.artwork import alt_text
@@ -66,8 +66,13 @@ def init_templating(app: Flask, catalog: Catalog) -> None:
         path = static / filename
         return hashlib.sha256(path.read_bytes()).hexdigest()[:10] if path.is_file() else "0"
 
-    def asset(filename: str) -> str:
+    @cache
+    def asset_url(script_root: str, filename: str) -> str:
         return url_for("static", filename=filename, v=fingerprint(filename))
+
+    def asset(filename: str) -> str:
+        # Built once per mount point and file: a page links a dozen assets on every view.
+        return asset_url(request.script_root, filename)
 
     app.jinja_env.globals["asset"] = asset
     app.jinja_env.globals["product_alt"] = alt_text
