@@ -36,9 +36,13 @@ def reset_multiproc_dir() -> None:
     if not directory:
         return
     path = Path(directory)
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
+    path.mkdir(parents=True, exist_ok=True)
+    # Empty it rather than remove it: on Kubernetes it is often a mount point (emptyDir).
+    for entry in path.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def mark_process_dead(pid: int) -> None:

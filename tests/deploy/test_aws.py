@@ -1,0 +1,209 @@
+"""IAM policies are least-privilege and match the AWS calls the code makes; the eksctl cluster
+gives each service account exactly its policy."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore import xform_name
+
+from lantern.settings import AwsSettings
+from tests.deploy.support import K8S, ROOT, by_kind, load_yaml, python_files
+
+IAM = K8S / "iam"
+PLACEHOLDERS = {"AWS_REGION", "AWS_ACCOUNT_ID", "CLUSTER_NAME"}
+# Actions AWS does not let you scope to a resource.
+UNSCOPABLE = re.compile(r"^xray:")
+Rendered = dict[str, list[dict[str, Any]]]
+
+
+def policy(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((IAM / f"{name}.json").read_text())
+    return document
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = document["Statement"]
+    return found
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+@functools.cache
+def operations(service: str) -> dict[str, str]:
+    """snake_case client method -> API operation name, from botocore's service model."""
+    model = botocore.session.get_session().get_service_model(service)
+    return {xform_name(op): op for op in model.operation_names}
+
+
+def iam_action(service: str, operation: str) -> str:
+    # SQS batch APIs are authorized as their single-message action.
+    if service == "sqs":
+        operation = operation.removesuffix("Batch")
+    return f"{service}:{operation}"
+
+
+def actions_called(component: str) -> set[str]:
+    """IAM actions for every SQS/DynamoDB client method the service's code calls.
+
+    Provisioning (``lantern.provision``) is excluded: on AWS the workshop creates the queue and
+    the table with the CLI, and the services never create anything.
+    """
+    roots = [ROOT / "libs/lantern/src", ROOT / "services" / component / "src"]
+    called = set()
+    for path in python_files(*roots):
+        if path.name == "provision.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                for service in ("sqs", "dynamodb"):
+                    if node.func.attr in operations(service):
+                        called.add(iam_action(service, operations(service)[node.func.attr]))
+    return called
+
+
+def granted(document: dict[str, Any], prefix: str) -> set[str]:
+    return {
+        action
+        for s in statements(document)
+        for action in as_list(s["Action"])
+        if action.startswith(prefix)
+    }
+
+
+def policy_problems(document: dict[str, Any]) -> list[str]:
+    problems = []
+    if document.get("Version") != "2012-10-17":
+        problems.append("Version must be 2012-10-17")
+    for s in statements(document):
+        sid = s.get("Sid", "?")
+        if s.get("Effect") != "Allow" or not s.get("Sid"):
+            problems.append(f"{sid}: every statement is a named Allow")
+        for action in as_list(s["Action"]):
+            if "*" in action:
+                problems.append(f"{sid}: wildcard action {action}")
+        for resource in as_list(s["Resource"]):
+            if resource == "*" and not all(UNSCOPABLE.match(a) for a in as_list(s["Action"])):
+                problems.append(f"{sid}: Resource * for actions that can be scoped")
+        for placeholder in re.findall(r"\$\{(\w+)\}", json.dumps(s)):
+            if placeholder not in PLACEHOLDERS:
+                problems.append(f"{sid}: unknown placeholder {placeholder}")
+    return problems
+
+
+@pytest.mark.parametrize("path", sorted(IAM.glob("*.json")), ids=lambda p: p.stem)
+def test_policies_are_least_privilege(path: Path) -> None:
+    assert policy_problems(json.loads(path.read_text())) == []
+
+
+def test_policy_check_catches_broad_grants() -> None:
+    broad = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "A", "Effect": "Allow", "Action": "sqs:*", "Resource": "*"},
+            {"Sid": "B", "Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": "${TABLE}"},
+        ],
+    }
+    problems = "\n".join(policy_problems(broad))
+    assert "wildcard action" in problems
+    assert "Resource *" in problems
+    assert "unknown placeholder TABLE" in problems
+
+
+@pytest.mark.parametrize("service", ["producer", "consumer"])
+def test_service_policy_grants_exactly_the_calls_its_code_makes(service: str) -> None:
+    document = policy(f"lantern-{service}")
+    called = actions_called(service)
+    assert called, "no AWS calls found: the scan is broken"
+    assert granted(document, "sqs:") | granted(document, "dynamodb:") == called
+
+
+def test_call_scan_sees_what_each_service_does() -> None:
+    assert "sqs:SendMessage" in actions_called("producer")
+    assert "sqs:SendMessage" not in actions_called("consumer")
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions_called("consumer")
+
+
+def test_policies_name_only_the_configured_queue_and_table() -> None:
+    settings = AwsSettings.from_env({})
+    allowed = {
+        f"arn:aws:sqs:${{AWS_REGION}}:${{AWS_ACCOUNT_ID}}:{settings.queue_name}",
+        f"arn:aws:sqs:${{AWS_REGION}}:${{AWS_ACCOUNT_ID}}:{settings.dlq_name}",
+        f"arn:aws:dynamodb:${{AWS_REGION}}:${{AWS_ACCOUNT_ID}}:table/{settings.table_name}",
+    }
+    for name in ("lantern-producer", "lantern-consumer", "lantern-keda-operator"):
+        for s in statements(policy(name)):
+            assert set(as_list(s["Resource"])) <= allowed, f"{name}: {s['Sid']}"
+    dlq = [s for s in statements(policy("lantern-consumer")) if settings.dlq_name in str(s)]
+    assert granted({"Statement": dlq}, "sqs:") == {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+
+
+def test_producer_writes_only_idempotency_records() -> None:
+    item_writes = [
+        s for s in statements(policy("lantern-producer")) if "dynamodb:PutItem" in s["Action"]
+    ]
+    assert item_writes
+    for s in item_writes:
+        condition = s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        assert condition == ["idempotency#*"]
+    source = (ROOT / "services/producer/src/producer/idempotency.py").read_text()
+    assert 'f"idempotency#{key}"' in source  # the key prefix the condition relies on
+
+
+def test_keda_and_collector_policies_cover_their_jobs() -> None:
+    assert granted(policy("lantern-keda-operator"), "sqs:") == {"sqs:GetQueueAttributes"}
+    collector = policy("lantern-otel-collector")
+    assert {"xray:PutTraceSegments", "logs:PutLogEvents"} <= granted(collector, "xray:") | (
+        granted(collector, "logs:")
+    )
+    emf = load_yaml(K8S / "components/adot-collector/collector.yaml")["exporters"]["awsemf"]
+    assert f"log-group:{emf['log_group_name']}" in json.dumps(collector)
+
+
+def cluster() -> dict[str, Any]:
+    text = (K8S / "eks/cluster.yaml").read_text()
+    unknown = set(re.findall(r"\$\{(\w+)\}", text)) - PLACEHOLDERS
+    assert unknown == set(), f"placeholders envsubst will not fill: {unknown}"
+    data: dict[str, Any] = load_yaml(K8S / "eks/cluster.yaml")
+    return data
+
+
+def test_eksctl_cluster_has_the_addons_the_lab_needs() -> None:
+    config = cluster()
+    assert (config["apiVersion"], config["kind"]) == ("eksctl.io/v1alpha5", "ClusterConfig")
+    addons = {a["name"]: a for a in config["addons"]}
+    assert {"eks-pod-identity-agent", "metrics-server", "amazon-cloudwatch-observability"} <= set(
+        addons
+    )
+    assert json.loads(addons["vpc-cni"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
+
+
+def test_pod_identity_gives_each_service_account_its_own_policy(rendered: Rendered) -> None:
+    associations = {
+        (a["namespace"], a["serviceAccountName"]): a
+        for a in cluster()["iam"]["podIdentityAssociations"]
+    }
+    accounts = {a["metadata"]["name"] for a in by_kind(rendered["eks"], "ServiceAccount")}
+    # Only the pods that call AWS get a role; the storefront gets none.
+    in_namespace = {sa for ns, sa in associations if ns == "lantern"}
+    assert in_namespace == {"producer", "consumer", "otel-collector"}
+    assert in_namespace <= accounts
+    for (_, account), association in associations.items():
+        arns = association["permissionPolicyARNs"]
+        assert len(arns) == 1
+        name = arns[0].rsplit("/", 1)[1]
+        if arns[0].startswith("arn:aws:iam::aws:"):
+            continue  # an AWS-managed policy (the CloudWatch agent's)
+        assert (IAM / f"{name}.json").exists(), f"{account}: {name} has no policy document"
+    assert associations[("keda", "keda-operator")]["permissionPolicyARNs"][0].endswith(
+        "/lantern-keda-operator"
+    )

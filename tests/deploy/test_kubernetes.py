@@ -1,0 +1,263 @@
+"""Every overlay renders, validates against the Kubernetes and custom-resource schemas of a
+pinned version, and passes the hardening and consistency policies."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+from tests.deploy import policy
+from tests.deploy.support import (
+    DEPLOY,
+    K8S,
+    KUBERNETES_VERSION,
+    OVERLAYS,
+    ROOT,
+    SERVICES,
+    by_kind,
+    containers,
+    default_port,
+    named,
+    pod_template,
+)
+
+Rendered = dict[str, list[dict[str, Any]]]
+SCHEMAS = K8S / "schemas"
+CORE_GROUPS = {
+    "v1",
+    "apps/v1",
+    "batch/v1",
+    "policy/v1",
+    "autoscaling/v2",
+    "networking.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1",
+}
+
+
+def custom_schema(obj: dict[str, Any]) -> dict[str, Any]:
+    group_version = obj["apiVersion"].replace("/", "_")
+    path = SCHEMAS / f"{group_version}_{obj['kind']}.json"
+    if not path.exists():
+        raise AssertionError(f"no schema {path.name} for {obj['apiVersion']} {obj['kind']}")
+    schema: dict[str, Any] = json.loads(path.read_text())
+    return schema
+
+
+def schema_errors(obj: dict[str, Any]) -> list[str]:
+    """Validation errors against the Kubernetes (strict) or the repository's CR schemas."""
+    where = f"{obj['kind']}/{obj['metadata']['name']}"
+    if obj["apiVersion"] in CORE_GROUPS:
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            return [f"{where}: {exc.message} at {'/'.join(map(str, exc.path))}"]
+        return []
+    validator = jsonschema.Draft202012Validator(custom_schema(obj))
+    return [f"{where}: {e.message} at {e.json_path}" for e in validator.iter_errors(obj)]
+
+
+def test_every_overlay_renders_the_objects_it_promises(rendered: Rendered) -> None:
+    kinds = {name: {o["kind"] for o in objects} for name, objects in rendered.items()}
+    assert {"Deployment", "Service", "NetworkPolicy", "HorizontalPodAutoscaler"} <= kinds["local"]
+    assert {"ScaledObject", "TriggerAuthentication", "MetricAlarm"} <= kinds["eks"]
+    assert {"ScaledObject", "PrometheusRule", "PodMonitor"} <= kinds["local-full"]
+    assert "MetricAlarm" not in kinds["local-full"]  # no CloudWatch on a local cluster
+    for objects in rendered.values():
+        assert {d["metadata"]["name"] for d in by_kind(objects, "Deployment")} >= {
+            *SERVICES,
+            "otel-collector",
+        }
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_objects_match_their_schemas(rendered: Rendered, overlay: str) -> None:
+    errors = [e for obj in rendered[overlay] for e in schema_errors(obj)]
+    assert errors == []
+
+
+def test_schema_validation_rejects_broken_objects(rendered: Rendered) -> None:
+    deployment = copy.deepcopy(named(rendered["eks"], "Deployment", "producer"))
+    deployment["spec"]["template"]["spec"]["containers"][0]["resoures"] = {}  # typo
+    scaled = copy.deepcopy(named(rendered["eks"], "ScaledObject", "consumer"))
+    scaled["spec"]["triggers"][0]["metadata"]["queueLength"] = 20  # KEDA wants strings
+    alarm = copy.deepcopy(named(rendered["eks"], "MetricAlarm", "orders-dlq-not-empty"))
+    alarm["spec"]["comparisonOperator"] = "GreaterThan"
+    rule = copy.deepcopy(named(rendered["local-full"], "PrometheusRule", "lantern-shop"))
+    del rule["spec"]["groups"][0]["rules"][0]["expr"]
+    for broken in (deployment, scaled, alarm, rule):
+        assert schema_errors(broken), broken["kind"]
+
+
+def test_custom_schemas_are_valid_json_schemas() -> None:
+    for path in sorted(SCHEMAS.glob("*.json")):
+        jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_workloads_are_hardened_probed_bounded_and_pinned(rendered: Rendered, overlay: str) -> None:
+    problems = [p for obj in rendered[overlay] for p in policy.workload_problems(obj)]
+    assert problems == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_lantern_containers_have_a_writable_tmp(rendered: Rendered, overlay: str) -> None:
+    assert policy.writable_tmp_problems(rendered[overlay]) == []
+    broken = copy.deepcopy(named(rendered[overlay], "Deployment", "consumer"))
+    broken["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = []
+    assert policy.writable_tmp_problems([broken])
+
+
+def test_hardening_policy_flags_each_weakness(rendered: Rendered) -> None:
+    good = named(rendered["local"], "Deployment", "producer")
+    assert policy.workload_problems(good) == []
+    mutations = {
+        "root user": ("securityContext", {"runAsUser": 0}),
+        "privilege escalation": ("securityContext", {"allowPrivilegeEscalation": True}),
+        "writable root": ("securityContext", {"readOnlyRootFilesystem": False}),
+        "capabilities": ("securityContext", {"capabilities": {"drop": ["NET_RAW"]}}),
+        "limits": ("resources", {"requests": {"cpu": "1", "memory": "1Gi"}}),
+        "latest": ("image", "lantern-shop/producer:latest"),
+        "untagged": ("image", "lantern-shop/producer"),
+    }
+    for name, (field, value) in mutations.items():
+        broken = copy.deepcopy(good)
+        container = broken["spec"]["template"]["spec"]["containers"][0]
+        if isinstance(value, dict) and field == "securityContext":
+            container[field] = {**container[field], **value}
+        else:
+            container[field] = value
+        assert policy.workload_problems(broken), name
+    unprobed = copy.deepcopy(good)
+    del unprobed["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+    assert policy.workload_problems(unprobed)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_services_budgets_and_scalers_point_at_real_pods(rendered: Rendered, overlay: str) -> None:
+    objects = rendered[overlay]
+    assert policy.service_problems(objects) == []
+    assert policy.disruption_budget_problems(objects) == []
+    assert policy.scale_target_problems(objects) == []
+
+
+def test_target_checks_flag_dangling_references(rendered: Rendered) -> None:
+    objects = copy.deepcopy(rendered["eks"])
+    named(objects, "Service", "producer")["spec"]["selector"] = {"app.kubernetes.io/name": "nope"}
+    named(objects, "ScaledObject", "consumer")["spec"]["scaleTargetRef"]["name"] = "frontend"
+    named(objects, "PodDisruptionBudget", "consumer")["spec"]["selector"] = {
+        "matchLabels": {"a": "b"}
+    }
+    assert policy.service_problems(objects)
+    assert policy.disruption_budget_problems(objects)
+    # frontend is now scaled by its HPA and by the ScaledObject at once
+    assert any("both scale" in p for p in policy.scale_target_problems(objects))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_references_resolve_and_everything_is_namespaced(rendered: Rendered, overlay: str) -> None:
+    assert policy.reference_problems(rendered[overlay]) == []
+    assert policy.namespace_problems(rendered[overlay], "lantern") == []
+
+
+def test_reference_check_flags_a_missing_config_map(rendered: Rendered) -> None:
+    objects = [o for o in rendered["local-full"] if o["metadata"]["name"] != "keda-elasticmq"]
+    assert any("keda-elasticmq" in p for p in policy.reference_problems(objects))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_container_environment_is_read_by_the_code(rendered: Rendered, overlay: str) -> None:
+    assert policy.env_problems(rendered[overlay]) == []
+
+
+def test_environment_check_flags_a_misspelled_variable(rendered: Rendered) -> None:
+    objects = copy.deepcopy(rendered["eks"])
+    named(objects, "ConfigMap", "consumer-config")["data"]["CONSUMER_WORKMS"] = "10"
+    named(objects, "ConfigMap", "frontend-config")["data"]["OTEL_EXPORTER_OTLP_ENDPIONT"] = "x"
+    problems = policy.env_problems(objects)
+    assert any("CONSUMER_WORKMS" in p for p in problems)
+    assert any("ENDPIONT" in p for p in problems)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_ports_agree_with_the_services_defaults(rendered: Rendered, overlay: str) -> None:
+    for service in SERVICES:
+        template = pod_template(named(rendered[overlay], "Deployment", service))
+        assert template is not None
+        ports = [p["containerPort"] for c in containers(template, init=False) for p in c["ports"]]
+        assert ports == [default_port(service)]
+        assert named(rendered[overlay], "Service", service)["spec"]["ports"][0]["port"] == (
+            default_port(service)
+        )
+    urls = named(rendered[overlay], "ConfigMap", "frontend-config")["data"]
+    assert urls["PRODUCER_URL"] == f"http://producer:{default_port('producer')}"
+    assert urls["CONSUMER_URL"] == f"http://consumer:{default_port('consumer')}"
+
+
+def test_eks_overlay_uses_registry_images_and_real_aws(rendered: Rendered) -> None:
+    objects = rendered["eks"]
+    params = dict(
+        line.split("=", 1)
+        for line in (K8S / "overlays/eks/params.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    for service in SERVICES:
+        template = pod_template(named(objects, "Deployment", service))
+        assert template is not None
+        image = template["spec"]["containers"][0]["image"]
+        assert image.startswith(params["IMAGE_REPOSITORY"] + f"/{service}:")
+    config = named(objects, "ConfigMap", "lantern-config")["data"]
+    assert config["AWS_REGION"] == params["AWS_REGION"]
+    assert config["ORDERS_QUEUE_URL"] == params["ORDERS_QUEUE_URL"]
+    assert not any(k.startswith("AWS_ENDPOINT_URL") or "SECRET" in k for k in config)
+    trigger = named(objects, "ScaledObject", "consumer")["spec"]["triggers"][0]["metadata"]
+    assert trigger["queueURL"] == params["ORDERS_QUEUE_URL"]
+    assert trigger["awsRegion"] == params["AWS_REGION"]
+    assert by_kind(objects, "TriggerAuthentication")[0]["spec"] == {
+        "podIdentity": {"provider": "aws"}
+    }
+    assert not [
+        o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "eks-params"
+    ]
+
+
+def test_load_job_waits_as_long_as_the_consumer_refreshes_queue_depth(rendered: Rendered) -> None:
+    template = pod_template(named(rendered["eks"], "CronJob", "load"))
+    assert template is not None
+    env = {e["name"]: e["value"] for e in template["spec"]["containers"][0]["env"]}
+    consumer = named(rendered["eks"], "ConfigMap", "consumer-config")["data"]
+    name = "QUEUE_DEPTH_INTERVAL_SECONDS"
+    assert env[name] == consumer[name]
+
+
+def test_scenario_flags_are_the_repository_file_mounted_where_the_code_looks(
+    rendered: Rendered,
+) -> None:
+    flags = named(rendered["eks"], "ConfigMap", "lantern-flags")["data"]
+    assert flags == {"scenarios.flagd.json": (ROOT / "flags/scenarios.flagd.json").read_text()}
+    path = named(rendered["eks"], "ConfigMap", "lantern-config")["data"][
+        "FLAGD_OFFLINE_FLAG_SOURCE_PATH"
+    ]
+    folder, file = path.rsplit("/", 1)
+    assert file in flags
+    for service in SERVICES:
+        template = pod_template(named(rendered["eks"], "Deployment", service))
+        assert template is not None
+        volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+        mounts = {m["mountPath"]: m for m in template["spec"]["containers"][0]["volumeMounts"]}
+        assert "subPath" not in mounts[folder], "a subPath mount never sees edits"
+        assert volumes[mounts[folder]["name"]]["configMap"]["name"] == "lantern-flags"
+
+
+def test_local_overlay_copies_the_compose_elasticmq_config(rendered: Rendered) -> None:
+    local = (K8S / "overlays/local/elasticmq.conf").read_text()
+    assert local == (DEPLOY / "elasticmq/elasticmq.conf").read_text()
+
+
+def test_kubernetes_version_matches_the_eksctl_cluster() -> None:
+    cluster = (K8S / "eks/cluster.yaml").read_text()
+    assert f'version: "{KUBERNETES_VERSION.rsplit(".", 1)[0]}"' in cluster
