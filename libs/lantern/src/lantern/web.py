@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from flask import Flask, Response, g, jsonify, request
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from prometheus_client import CollectorRegistry
 from werkzeug.exceptions import HTTPException
 
@@ -56,9 +57,12 @@ class ServiceState:
         results = {}
         for name, check in self.readiness.items():
             try:
-                check()
+                # Probes are not traced (see _instrument); their AWS calls would otherwise
+                # each start a trace of their own, every few seconds per pod.
+                with suppress_instrumentation():
+                    check()
                 results[name] = "ok"
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
                 results[name] = f"{type(exc).__name__}: {exc}"[:200]
         self._ready_cache = (time.monotonic() + READINESS_CACHE_SECONDS, results)
         return results

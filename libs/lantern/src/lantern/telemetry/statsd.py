@@ -1,8 +1,10 @@
 """A StatsD client that can never block or break a request.
 
 ``statsd.StatsClient`` resolves its host once, in its constructor, and raises if the name does
-not resolve yet (a collector that starts after us). This wrapper retries the resolution at most
-every few seconds and drops metrics until it succeeds. UDP sends never wait for an agent.
+not resolve yet (a collector that starts after us). This wrapper resolves once when it is built
+(process start, never a request) and, while the name does not resolve, retries from a background
+thread every few seconds and drops metrics meanwhile. Requests never resolve names, and UDP sends
+never wait for an agent.
 """
 
 from __future__ import annotations
@@ -23,26 +25,33 @@ class SafeStatsd:
     def __init__(self, host: str | None, port: int, prefix: str) -> None:
         self._host, self._port, self._prefix = host, port, prefix
         self._client: statsd.StatsClient | None = None
-        self._next_attempt = 0.0
-        self._lock = threading.Lock()
+        if host is not None and not self._connect():
+            threading.Thread(target=self._retry, name="statsd-resolve", daemon=True).start()
 
     @property
     def enabled(self) -> bool:
         return self._host is not None
 
+    def _connect(self, first: bool = True) -> bool:
+        try:
+            self._client = statsd.StatsClient(self._host, self._port, prefix=self._prefix)
+        except OSError as exc:
+            # Once, loudly: a name that never resolves is a setting to fix, not news every 10 s.
+            log.log(
+                logging.WARNING if first else logging.DEBUG,
+                "statsd host not resolvable",
+                extra={"fields": {"host": self._host, "error": str(exc)}},
+            )
+            return False
+        return True
+
+    def _retry(self) -> None:
+        while True:
+            time.sleep(RESOLVE_RETRY_SECONDS)
+            if self._connect(first=False):
+                return
+
     def _get(self) -> statsd.StatsClient | None:
-        if self._client is not None or self._host is None:
-            return self._client
-        now = time.monotonic()
-        if now < self._next_attempt:
-            return None
-        with self._lock:
-            if self._client is None and now >= self._next_attempt:
-                try:
-                    self._client = statsd.StatsClient(self._host, self._port, prefix=self._prefix)
-                except OSError as exc:
-                    self._next_attempt = now + RESOLVE_RETRY_SECONDS
-                    log.warning("statsd host %s not resolvable yet: %s", self._host, exc)
         return self._client
 
     def _send(self, method: str, *args: Any) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
@@ -66,6 +66,10 @@ def exporter_names(env: Mapping[str, str]) -> list[str]:
     return [name for name in names if name != "none"]
 
 
+def _one_line(span: ReadableSpan) -> str:
+    return f"{span.to_json(indent=None)}\n"
+
+
 def setup_tracer_provider(
     service_name: str, env: Mapping[str, str] | None = None
 ) -> TracerProvider:
@@ -77,7 +81,9 @@ def setup_tracer_provider(
         if name == "otlp":
             provider.add_span_processor(BatchSpanProcessor(_otlp_exporter(env)))
         else:
-            provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+            # One compact JSON object per line, so stdout stays parseable as JSON lines.
+            console = ConsoleSpanExporter(formatter=_one_line)
+            provider.add_span_processor(SimpleSpanProcessor(console))
     trace.set_tracer_provider(provider)
     return provider
 

@@ -22,8 +22,24 @@ from lantern.telemetry.messaging import MessageSpan, parse_xray_header
 log = logging.getLogger(__name__)
 
 
+# Probes and scrapes are never traced, as in OpenTelemetry mode (excluded URLs there).
+_UNTRACED_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+def sampling_rules(rate: float) -> dict[str, Any]:
+    """Local sampling rules: ``rate`` of requests (at least one a second), probes never."""
+    never = [
+        {"host": "*", "http_method": "*", "url_path": path, "fixed_target": 0, "rate": 0.0}
+        for path in _UNTRACED_PATHS
+    ]
+    return {"version": 2, "rules": never, "default": {"fixed_target": 1, "rate": rate}}
+
+
 def setup_xray(service_name: str, daemon_address: str, sampling_rate: float) -> None:
-    rules = {"version": 2, "rules": [], "default": {"fixed_target": 1, "rate": sampling_rate}}
+    rules = sampling_rules(sampling_rate)
+    # Work outside any request (SQS polls, queue-depth samples) is untraced by design; the SDK
+    # would warn "No segment found" on every such AWS call.
+    logging.getLogger("aws_xray_sdk.core.recorder").setLevel(logging.ERROR)
     xray_recorder.configure(
         service=service_name,
         daemon_address=daemon_address,
