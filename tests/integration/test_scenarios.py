@@ -89,8 +89,9 @@ def test_added_sqs_latency_shows_in_the_request(shop_factory: ShopFactory, tmp_p
     status, _, _ = http("POST", f"{shop.producer}/orders", order_payload())
 
     assert status == 202
-    request = _lines(shop, "producer", "request")[-1]
-    assert request["duration_ms"] >= 300
+    # The log line reaches the test through a pipe reader: wait for it rather than race it.
+    requests = wait_for(lambda: _lines(shop, "producer", "request"), 10, what="the request line")
+    assert requests[-1]["duration_ms"] >= 300
 
 
 def test_a_missing_flag_file_stops_the_service_at_start(tmp_path: Path) -> None:

@@ -113,6 +113,7 @@ class TelemetrySettings:
     log_level: str
     log_format: str
     xray_daemon_address: str
+    xray_sampling_rate: float
 
     @classmethod
     def from_env(
@@ -133,4 +134,5 @@ class TelemetrySettings:
             ).upper(),
             log_format=env_choice(env, "LOG_FORMAT", "auto", LOG_FORMATS),
             xray_daemon_address=env_str(env, "AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000"),
+            xray_sampling_rate=env_float(env, "XRAY_SAMPLING_RATE", 1.0, low=0.0, high=1.0),
         )

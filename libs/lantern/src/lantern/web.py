@@ -74,12 +74,19 @@ def state(app: Flask) -> ServiceState:
 
 
 def create_service_app(
-    import_name: str, telemetry: Telemetry, registry: CollectorRegistry, *, json_errors: bool = True
+    import_name: str,
+    telemetry: Telemetry,
+    registry: CollectorRegistry,
+    *,
+    json_errors: bool = True,
+    untraced: tuple[str, ...] = (),
 ) -> Flask:
+    """The common app. ``untraced``: path patterns polled so often that a trace per request would
+    drown the interesting ones (probes and ``/metrics`` are always untraced)."""
     app = Flask(import_name)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["lantern"] = ServiceState(telemetry, registry, HttpMetrics(registry))
-    _instrument(app, telemetry)
+    _instrument(app, telemetry, untraced)
     _register_request_telemetry(app)
     _register_probes(app)
     if json_errors:
@@ -88,11 +95,12 @@ def create_service_app(
     return app
 
 
-def _instrument(app: Flask, telemetry: Telemetry) -> None:
+def _instrument(app: Flask, telemetry: Telemetry, untraced: tuple[str, ...]) -> None:
     if telemetry.mode == "otel":
         from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
-        FlaskInstrumentor().instrument_app(app, excluded_urls="healthz,readyz,metrics")
+        excluded = ",".join(("healthz", "readyz", "metrics", *untraced))
+        FlaskInstrumentor().instrument_app(app, excluded_urls=excluded)
     elif telemetry.mode == "xray":
         from aws_xray_sdk.core import xray_recorder
         from aws_xray_sdk.ext.flask.middleware import XRayMiddleware

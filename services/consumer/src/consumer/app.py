@@ -48,7 +48,8 @@ def create_app(settings: ConsumerSettings | None = None) -> Flask:
     settings = settings or ConsumerSettings.from_env()
     telemetry = init_telemetry(settings.telemetry)
     registry = CollectorRegistry()
-    app = create_service_app(__name__, telemetry, registry)
+    # The storefront's pipeline page polls these every couple of seconds per open tab.
+    app = create_service_app(__name__, telemetry, registry, untraced=("orders/recent", "queues"))
     signals = ConsumerSignals(registry, telemetry.statsd)
     messages = OrderMessages(sqs_client(settings.aws, long_poll=True), settings.aws)
     store = OrderStore(dynamodb_client(settings.aws), settings.aws.table_name)
@@ -63,6 +64,8 @@ def create_app(settings: ConsumerSettings | None = None) -> Flask:
     worker = Worker(
         messages,
         processor,
+        telemetry.messaging,
+        queue_name=settings.aws.queue_name,
         concurrency=settings.concurrency,
         batch_size=settings.batch_size,
         wait_seconds=settings.wait_seconds,

@@ -7,6 +7,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+
 from lantern.aws import queue_url
 from lantern.envelope import TRACE_ATTRIBUTES
 from lantern.settings import AwsSettings
@@ -91,9 +93,10 @@ class OrderMessages:
     def max_receive_count(self) -> int | None:
         """The redrive policy's maxReceiveCount (read once), or None without a DLQ."""
         if self._max_receive is None:
-            attributes = self._sqs.get_queue_attributes(
-                QueueUrl=self.url(), AttributeNames=["RedrivePolicy"]
-            )["Attributes"]
+            with suppress_instrumentation():  # a one-off lookup, not part of any order's story
+                attributes = self._sqs.get_queue_attributes(
+                    QueueUrl=self.url(), AttributeNames=["RedrivePolicy"]
+                )["Attributes"]
             policy = attributes.get("RedrivePolicy")
             self._max_receive = int(json.loads(policy)["maxReceiveCount"]) if policy else 0
         return self._max_receive or None

@@ -14,11 +14,13 @@ import threading
 import time
 
 from botocore.exceptions import BotoCoreError, ClientError
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from consumer.processing import OrderProcessor, Outcome, receive_count
 from consumer.signals import ConsumerSignals
 from consumer.sqs import Message, OrderMessages
 from lantern.logs import log_event
+from lantern.telemetry.messaging import MessagingTracer
 
 log = logging.getLogger("consumer.worker")
 AWS_ERRORS = (BotoCoreError, ClientError)
@@ -71,7 +73,9 @@ class Worker:
         self,
         messages: OrderMessages,
         processor: OrderProcessor,
+        messaging: MessagingTracer,
         *,
+        queue_name: str,
         concurrency: int,
         batch_size: int,
         wait_seconds: int,
@@ -79,6 +83,7 @@ class Worker:
         retry_base_seconds: float,
     ) -> None:
         self._messages, self._processor = messages, processor
+        self._messaging, self._queue = messaging, queue_name
         self._concurrency, self._batch, self._wait = concurrency, batch_size, wait_seconds
         self._visibility, self._retry_base = visibility_seconds, retry_base_seconds
         self._keeper = VisibilityKeeper(messages, visibility_seconds)
@@ -109,7 +114,7 @@ class Worker:
         failures = 0
         while not self._stop.is_set():
             try:
-                batch = self._messages.receive(self._batch, self._wait, self._visibility)
+                batch = self._receive()
                 failures = 0
             except AWS_ERRORS as exc:
                 failures += 1
@@ -122,6 +127,13 @@ class Worker:
                 continue
             if batch:
                 self.process_batch(batch)
+
+    def _receive(self) -> list[Message]:
+        """One long poll, as a ``receive {queue}`` span (each message then has its own trace)."""
+        with self._messaging.receive(self._queue) as span:
+            batch = self._messages.receive(self._batch, self._wait, self._visibility)
+            span.set_attribute("messaging.batch.message_count", len(batch))
+            return batch
 
     def process_batch(self, batch: list[Message]) -> None:
         handles = [m["ReceiptHandle"] for m in batch]
@@ -176,7 +188,9 @@ class QueueDepthPoller:
 
     def sample(self) -> None:
         for queue in self._queues:
-            visible, in_flight = self._messages.depth(queue)
+            # A sample every few seconds is housekeeping, not a story worth a trace.
+            with suppress_instrumentation():
+                visible, in_flight = self._messages.depth(queue)
             self.latest[queue] = (visible, in_flight)
             self._signals.queue_depth(queue, visible, in_flight)
 

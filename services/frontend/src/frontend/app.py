@@ -32,7 +32,10 @@ def create_app(
     settings = settings or FrontendSettings.from_env()
     telemetry = init_telemetry(settings.telemetry)
     registry = CollectorRegistry()
-    app = create_service_app(__name__, telemetry, registry, json_errors=False)
+    # Static files and the pipeline page's 2-second poll would bury the checkouts in traces.
+    app = create_service_app(
+        __name__, telemetry, registry, json_errors=False, untraced=("static", "api/pipeline")
+    )
     app.config.update(_limits())
     init_security(app, secret_key=settings.secret_key, secure_cookie=settings.session_cookie_secure)
     catalog = load_catalog()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from opentelemetry.sdk.trace import TracerProvider
 
 from lantern import logs
-from lantern.settings import TelemetrySettings, env_float
+from lantern.settings import TelemetrySettings
 from lantern.telemetry import tracing
 from lantern.telemetry.messaging import MessagingTracer, NoopMessagingTracer, OtelMessagingTracer
 from lantern.telemetry.statsd import SafeStatsd
@@ -52,8 +52,9 @@ def init_telemetry(settings: TelemetrySettings) -> Telemetry:
     elif settings.tracing_mode == "xray":
         from lantern.telemetry import xray
 
-        rate = env_float(os.environ, "XRAY_SAMPLING_RATE", 1.0, low=0.0, high=1.0)
-        xray.setup_xray(settings.service_name, settings.xray_daemon_address, rate)
+        xray.setup_xray(
+            settings.service_name, settings.xray_daemon_address, settings.xray_sampling_rate
+        )
         messaging = xray.XrayMessagingTracer(settings.service_name)
         logs.set_trace_id_source(xray.current_trace_ids)
     logging.getLogger(__name__).debug(
