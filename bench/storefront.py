@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from bench.harness import QUIET, free_port, names, stack
+from bench.harness import QUIET, free_port, names, process_tree_rss, stack
 from devstack import ServiceProcess
 from devstack.load import run_hey
 
@@ -18,6 +18,7 @@ def storefront_vs_flask(
     shop = stack(moto, ("frontend",), {**QUIET, **telemetry_env, **names("shop")})
     try:
         ours = run_hey(f"{shop.config.url('frontend')}{PRODUCT}", f"{seconds}s", concurrency, 0)
+        memory = max(process_tree_rss(shop.services["frontend"].pid).values())
     finally:
         shop.stop()
     port = free_port()
@@ -37,4 +38,5 @@ def storefront_vs_flask(
         "ratio": ours.requests_per_second / peer.requests_per_second,
         "p99_ms": ours.p99_ms or 0.0,
         "peer_p99_ms": peer.p99_ms or 0.0,
+        "rss_mb": memory,
     }

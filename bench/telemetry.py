@@ -249,7 +249,7 @@ def compare(
 # --------------------------------------------------------------------------- standalone run
 
 
-def _serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+def serve_sink(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -271,7 +271,7 @@ class _Quiet(BaseHTTPRequestHandler):
         pass
 
 
-class _OtlpSink(_Quiet):
+class OtlpSink(_Quiet):
     """An OTLP/HTTP endpoint that accepts and discards, as a collector would from our side."""
 
     def do_POST(self) -> None:
@@ -279,7 +279,7 @@ class _OtlpSink(_Quiet):
         self.reply(200, b"", "application/x-protobuf")
 
 
-class _AwsStub(_Quiet):
+class AwsStub(_Quiet):
     """Just enough SQS and DynamoDB (JSON protocol) for a producer without idempotency keys:
     answers instantly and keeps nothing, so the producer, not the endpoint, is the bottleneck."""
 
@@ -308,7 +308,7 @@ class _AwsStub(_Quiet):
 
 
 @contextmanager
-def _statsd_sink() -> Iterator[int]:
+def statsd_sink() -> Iterator[int]:
     """A UDP port that drains StatsD datagrams."""
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))
@@ -377,11 +377,11 @@ def run_pair(aws: str, args: argparse.Namespace) -> Comparison:
 
     common = {"WEB_CONCURRENCY": str(args.workers), "LOG_FORMAT": "json"}
     off_env = {**common, "TRACING_MODE": "off", "STATSD_HOST": "none", "LOG_LEVEL": "warning"}
-    otlp = _serve(_OtlpSink)
+    otlp = serve_sink(OtlpSink)
     endpoint: ServiceProcess | None = None
     stub: ThreadingHTTPServer | None = None
     stacks: list[Any] = []
-    with _statsd_sink() as statsd_port:
+    with statsd_sink() as statsd_port:
         on_env = {
             **common,
             "TRACING_MODE": "otel",
@@ -395,7 +395,7 @@ def run_pair(aws: str, args: argparse.Namespace) -> Comparison:
         }
         try:
             if aws == "stub":
-                stub = _serve(_AwsStub)
+                stub = serve_sink(AwsStub)
                 aws_port = int(stub.server_address[1])
             else:
                 aws_port = _free_port()

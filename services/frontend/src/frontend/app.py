@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from prometheus_client import CollectorRegistry
 
 from frontend import sessions
 from frontend.clients import ConsumerClient, OrderIntake, OrderStatus, ProducerClient
 from frontend.security import init_security
-from frontend.settings import FrontendSettings
+from frontend.settings import SERVICE, FrontendSettings
 from frontend.signals import FrontendSignals
 from frontend.templating import init_templating
 from frontend.views import checkout, errors, orders, pipeline, shop
 from lantern.catalog import load_catalog
+from lantern.flags import FRONTEND_ERROR_RATE, ScenarioFailure, Scenarios, init_scenarios
 from lantern.telemetry import init_telemetry
 from lantern.web import create_service_app
 
@@ -41,6 +42,7 @@ def create_app(
     catalog = load_catalog()
     init_templating(app, catalog)
     errors.register_error_pages(app)
+    _inject_failures(app, init_scenarios(SERVICE, settings.flag_file))
 
     timeout = settings.upstream_timeout_seconds
     producer = producer or ProducerClient(settings.producer_url, timeout, None)
@@ -61,6 +63,22 @@ def create_app(
     # Readiness has no upstream checks on purpose: with the producer down the shop still
     # browses and keeps carts, and says so at checkout.
     return app
+
+
+def _inject_failures(app: Flask, scenarios: Scenarios) -> None:
+    """The ``frontend-error-rate`` scenario: that share of page views fails with a real error
+    (a 500 page, an ERROR span with the exception, one log line with the stack)."""
+    if not scenarios.enabled:
+        return
+
+    @app.before_request
+    def maybe_fail() -> None:
+        page_view = request.endpoint not in QUIET_ENDPOINTS and not request.path.startswith("/api/")
+        if page_view and scenarios.roll(FRONTEND_ERROR_RATE):
+            raise ScenarioFailure("injected by the frontend-error-rate flag")
+
+
+QUIET_ENDPOINTS = frozenset({"static", "healthz", "readyz", "metrics"})
 
 
 def _limits() -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from frontend.tracelinks import PLACEHOLDERS
+from lantern.flags import flag_file
 from lantern.settings import (
     AwsSettings,
     SettingsError,
@@ -40,6 +41,7 @@ class FrontendSettings:
     dlq_name: str
     session_cookie_secure: bool
     upstream_timeout_seconds: float
+    flag_file: str | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FrontendSettings:
@@ -57,6 +59,7 @@ class FrontendSettings:
             upstream_timeout_seconds=env_float(
                 env, "UPSTREAM_TIMEOUT_SECONDS", 5.0, low=0.1, high=60.0
             ),
+            flag_file=flag_file(env),
         )
 
 

@@ -1,0 +1,171 @@
+"""``make bench``: every benchmark, peers side by side in one run, reported as ratios.
+
+Prints a table, writes ``bench/results/latest.json`` and rewrites the results section of
+``docs/benchmarks.md`` with the date and machine. Ratios are ours / peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import telemetry
+from bench.harness import start_moto
+from bench.pipeline import consumer_vs_boto3, end_to_end, producer_vs_boto3
+from bench.storefront import storefront_vs_flask
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+MARKER = "<!-- results: written by make bench -->"
+
+TARGETS = {
+    "producer_vs_boto3": ">= 0.7",
+    "consumer_vs_boto3": ">= 0.7",
+    "telemetry_on_vs_off": ">= 0.85",
+    "telemetry_on_vs_off_cpu_bound": "(>= 0.85)",
+    "storefront_vs_flask": ">= 0.5",
+    "e2e_p99_ms": "<= 1000",
+    "rss_mb": "<= 120 each",
+}
+
+
+def _telemetry(moto_env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    options = argparse.Namespace(
+        concurrency=16, seconds=args.seconds / 2, rounds=4, workers=2, alternate=False, on_env=[]
+    )
+    on_moto = telemetry.run_pair("moto", options)
+    on_stub = telemetry.run_pair("stub", options)
+    return {
+        "telemetry_on_vs_off": round(on_moto.ratio, 3),
+        "telemetry_on_vs_off_cpu_bound": round(on_stub.ratio, 3),
+        "telemetry_detail": {"moto": on_moto.summary(), "stub": on_stub.summary()},
+    }
+
+
+def _telemetry_env() -> dict[str, Any]:
+    """The services as shipped: spans exported over OTLP, StatsD sent, one log line per request."""
+    return {"TRACING_MODE": "otel", "LOG_LEVEL": "info", "STATSD_HOST": "127.0.0.1"}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    env = _telemetry_env()
+    moto = start_moto()
+    sink = telemetry.serve_sink(telemetry.OtlpSink)
+    env.update(
+        OTEL_TRACES_EXPORTER="otlp",
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{sink.server_address[1]}",
+        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+    )
+    steps: list[tuple[str, Callable[[], None]]] = [
+        (
+            "producer vs boto3",
+            lambda: _ratio(
+                results, "producer_vs_boto3", producer_vs_boto3(moto, env, args.seconds, 16)
+            ),
+        ),
+        (
+            "consumer vs boto3",
+            lambda: _ratio(
+                results, "consumer_vs_boto3", consumer_vs_boto3(moto, env, args.messages, 4)
+            ),
+        ),
+        ("storefront vs flask", lambda: _storefront(results, moto, env, args)),
+        ("end to end at 20/s", lambda: _e2e(results, moto, env, args)),
+        ("telemetry on vs off", lambda: results.update(_telemetry(env, args))),
+    ]
+    try:
+        for name, step in steps:
+            started = time.monotonic()
+            print(f"  {name} ...", end="", flush=True)
+            step()
+            print(f" {time.monotonic() - started:.0f}s", flush=True)
+    finally:
+        sink.shutdown()
+        moto.stop(10)
+    return results
+
+
+def _ratio(results: dict[str, Any], key: str, measured: dict[str, float]) -> None:
+    results[key] = round(measured["ratio"], 3)
+    results[f"{key}_detail"] = {
+        k: round(v, 1) for k, v in measured.items() if k not in ("ratio", "rss_mb")
+    }
+
+
+def _storefront(results: dict[str, Any], moto: Any, env: dict[str, str], args: Any) -> None:
+    measured = storefront_vs_flask(moto, env, args.seconds, 50)
+    _ratio(results, "storefront_vs_flask", measured)
+    results["storefront_p99_ms_at_50"] = round(measured["p99_ms"], 1)
+    results.setdefault("rss_mb", {})["frontend"] = round(measured["rss_mb"], 1)
+
+
+def _e2e(results: dict[str, Any], moto: Any, env: dict[str, str], args: Any) -> None:
+    latency, memory = end_to_end(moto, env, rate=20, seconds=args.seconds)
+    results["e2e_p50_ms"] = round(latency["p50_ms"], 1)
+    results["e2e_p99_ms"] = round(latency["p99_ms"], 1)
+    results["e2e_orders"] = int(latency["orders"])
+    results.setdefault("rss_mb", {}).update({name: round(mb, 1) for name, mb in memory.items()})
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "python": platform.python_version(),
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = ["| metric | result | target |", "|---|---|---|"]
+    for key, target in TARGETS.items():
+        if key in results:
+            value = results[key]
+            shown = (
+                ", ".join(f"{k} {v}" for k, v in value.items())
+                if isinstance(value, dict)
+                else value
+            )
+            rows.append(f"| `{key}` | {shown} | {target} |")
+    for key in ("e2e_p50_ms", "storefront_p99_ms_at_50"):
+        if key in results:
+            rows.append(f"| `{key}` | {results[key]} | |")
+    return "\n".join(rows)
+
+
+def write(results: dict[str, Any]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    head = DOC.read_text().split(MARKER)[0] if DOC.exists() else ""
+    about = results["run"]
+    DOC.write_text(
+        f"{head}{MARKER}\n\nLatest run: {about['date']} on {about['machine']}, "
+        f"Python {about['python']}.\n\n{table(results)}\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each load phase")
+    # moto scans the whole queue on every receive: a big backlog measures moto, not the consumer.
+    parser.add_argument("--messages", type=int, default=400, help="backlog the consumers drain")
+    args = parser.parse_args(argv)
+    print("Lantern Shop benchmarks (peers side by side; ratios are ours / peer)", flush=True)
+    results = {"run": machine(), **run(args)}
+    write(results)
+    print()
+    print(table(results))
+    print(f"\nwritten: {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
