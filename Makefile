@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= uv
 export UV_PYTHON ?= python3
 
-.PHONY: help install run test lint fmt deploy-check load load-orders load-shop flags flag clean
+.PHONY: help install run test lint fmt soak bench deploy-check load load-orders load-shop flags flag clean
 
 help: ## show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,12 @@ CONSUMER_URL ?= http://127.0.0.1:8082
 FRONTEND_URL ?= http://127.0.0.1:8080
 LOAD_ARGS = --duration $(DURATION) --concurrency $(CONCURRENCY) --rate $(RATE) \
 	--producer $(PRODUCER_URL) --consumer $(CONSUMER_URL) --frontend $(FRONTEND_URL)
+
+soak: install ## fault soak: 3,000 orders, consumer SIGKILLed 3 times, AWS away 5 s (in make test too)
+	$(UV) run --frozen pytest -m soak -s -q
+
+bench: install ## benchmarks, peers side by side: prints ratios, writes bench/results/latest.json
+	$(UV) run --frozen python -m bench
 
 deploy-check: install ## validate Dockerfiles, compose, manifests and alert rules (static checks)
 	$(UV) run --frozen pytest tests/deploy -q

@@ -19,7 +19,11 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the runner dies, even by SIGKILL, so no orphan keeps a port."""
+    """In the child: get SIGTERM if the runner dies, even by SIGKILL, so no orphan keeps a port.
+
+    Linux ties this to the *thread* that started the child: start services from a thread that
+    outlives them (the main thread, in the runner and the tests).
+    """
     if sys.platform.startswith("linux"):
         import ctypes
 
