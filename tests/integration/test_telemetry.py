@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,13 +27,13 @@ from lantern.catalog import load_catalog
 from lantern.envelope import encode_order
 from lantern.orders import build_order
 from tests.conftest import TEST_ENV
+from tests.support.catalog import CATALOG, catalog_tables, services_of, ticked
 from tests.support.net import free_port, http, wait_for
 from tests.support.receivers import OtlpReceiver, Span, StatsdListener
 from tests.support.shop import Shop, order_payload
 
 pytestmark = pytest.mark.integration
 
-CATALOG = Path(__file__).resolve().parents[2] / "docs" / "telemetry.md"
 N_ORDERS = 20
 MAX_RECEIVE_COUNT = 2  # the poison message fails twice, then moves to the DLQ
 SCRAPES = 6
@@ -557,32 +556,6 @@ def test_uncaught_error_is_logged_once_with_its_stack(run: Run) -> None:
 
 
 # ------------------------------------------------------------------------------ the catalog
-
-
-def catalog_tables(text: str) -> dict[str, list[dict[str, str]]]:
-    """Markdown tables under their nearest heading: {heading: [{column: cell}, ...]}."""
-    tables: dict[str, list[dict[str, str]]] = {}
-    heading, header = "", None
-    for line in text.splitlines():
-        if line.startswith("#"):
-            heading, header = line.lstrip("#").strip(), None
-        elif line.startswith("|"):
-            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-            if header is None:
-                header = cells
-            elif not set("".join(cells)) <= set("-: "):
-                tables.setdefault(heading, []).append(dict(zip(header, cells, strict=True)))
-        else:
-            header = None
-    return tables
-
-
-def ticked(cell: str) -> list[str]:
-    return re.findall(r"`([^`]+)`", cell)
-
-
-def services_of(row: dict[str, str]) -> set[str]:
-    return {s.strip() for s in row["Service"].split(",")}
 
 
 def pattern(name: str, placeholder: str) -> re.Pattern[str]:
