@@ -22,13 +22,12 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from devstack import Stack, StackConfig
 from lantern.catalog import load_catalog
 from lantern.envelope import encode_order
 from lantern.orders import build_order
-from tests.conftest import TEST_ENV
+from tests.conftest import make_shop
 from tests.support.catalog import CATALOG, catalog_tables, services_of, ticked
-from tests.support.net import free_port, http, wait_for
+from tests.support.net import http, wait_for
 from tests.support.receivers import OtlpReceiver, Span, StatsdListener
 from tests.support.shop import Shop, order_payload
 
@@ -140,29 +139,7 @@ class Run:
 
 def start_shop(aws_port: int, env: dict[str, str]) -> Shop:
     """Like ``shop_factory``, but for a whole module."""
-    suffix = uuid.uuid4().hex[:8]
-    names = {
-        "ORDERS_QUEUE_NAME": f"orders-{suffix}",
-        "ORDERS_DLQ_NAME": f"orders-dlq-{suffix}",
-        "ORDERS_TABLE_NAME": f"orders-{suffix}",
-    }
-    config = StackConfig(
-        aws_port=aws_port,
-        producer_port=free_port(),
-        consumer_port=free_port(),
-        frontend_port=free_port(),
-        services=("producer", "consumer"),
-        env={**TEST_ENV, **names, **env},
-        manage_endpoint=False,
-    )
-    stack = Stack(config)
-    shop = Shop(stack, *names.values())
-    try:
-        stack.start(max_receive_count=MAX_RECEIVE_COUNT, visibility_seconds=30)
-    except BaseException:
-        stack.stop()
-        raise
-    return shop
+    return make_shop(aws_port, env=env, max_receive_count=MAX_RECEIVE_COUNT)
 
 
 def _place_traced(shop: Shop) -> str:

@@ -15,7 +15,6 @@ import gzip
 import json
 import socket
 import threading
-import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
+
+from tests.support.net import wait_for
 
 T = TypeVar("T")
 PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
@@ -48,14 +49,7 @@ _STATUS = {
 
 
 def _wait(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+    return wait_for(check, timeout, interval=0.05, what=what)
 
 
 # ---------------------------------------------------------------------------------------- OTLP
