@@ -36,7 +36,7 @@ def _body_file() -> Path:
 
 
 def _client(service: str, endpoint: str) -> Any:
-    return boto3.client(service, region_name="us-east-1", endpoint_url=endpoint)
+    return boto3.client(service, region_name="us-east-1", endpoint_url=endpoint)  # type: ignore[call-overload]
 
 
 def _for(seconds: float, concurrency: int, step: Callable[[], None]) -> int:
@@ -173,7 +173,7 @@ def _bare_consumer(endpoint: str, url: str, table: str) -> None:
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         messages = batch.get("Messages", [])
         empty = 0 if messages else empty + 1
-        done = []
+        done: list[dict[str, str]] = []
         for message in messages:
             order = decode_order(message["Body"])
             try:

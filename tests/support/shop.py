@@ -36,7 +36,7 @@ class Shop:
         return self.stack.config.url("consumer")
 
     def client(self, service: str) -> Any:
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service, region_name="us-east-1", endpoint_url=self.stack.config.endpoint_url
         )
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from flask import Flask
 
-def test_an_unexpected_error_is_a_friendly_500(make_app: Any) -> None:
+
+def test_an_unexpected_error_is_a_friendly_500(make_app: Callable[..., Flask]) -> None:
     app = make_app()
 
     @app.get("/boom")

@@ -96,12 +96,12 @@ def test_with_the_consumer_down_the_order_is_still_queued(make_app: Any) -> None
 def test_the_status_endpoint_returns_the_state_and_the_fragment(
     client: FlaskClient, consumer: Any
 ) -> None:
-    queued = client.get(f"/api/orders/{ORDER_ID}").json
+    queued: dict[str, Any] = client.get(f"/api/orders/{ORDER_ID}").json or {}
     assert queued["status"] == "queued"
     assert "Queued" in queued["html"]
 
     consumer.records[ORDER_ID] = fulfilled()
-    done = client.get(f"/api/orders/{ORDER_ID}").json
+    done: dict[str, Any] = client.get(f"/api/orders/{ORDER_ID}").json or {}
     assert done["status"] == "fulfilled"
     assert done["trace_id"] == TRACE_ID
     assert done["total_cents"] == 11900

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from frontend import __main__ as entrypoint
@@ -44,10 +46,10 @@ def test_the_entrypoint_shares_one_dev_key_with_every_worker(
     monkeypatch.setenv("LANTERN_DEV", "1")
 
     entrypoint._share_dev_secret()
-    key = entrypoint.os.environ["SECRET_KEY"]
+    key = os.environ["SECRET_KEY"]
     entrypoint._share_dev_secret()
 
-    assert entrypoint.os.environ["SECRET_KEY"] == key  # workers fork with this environment
+    assert os.environ["SECRET_KEY"] == key  # workers fork with this environment
 
 
 def test_without_dev_mode_the_entrypoint_invents_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,7 +58,7 @@ def test_without_dev_mode_the_entrypoint_invents_nothing(monkeypatch: pytest.Mon
 
     entrypoint._share_dev_secret()
 
-    assert entrypoint.os.environ["SECRET_KEY"] == ""
+    assert os.environ["SECRET_KEY"] == ""
 
 
 @pytest.mark.parametrize(
