@@ -1,6 +1,7 @@
 # Lantern Shop: the menu. `make run` and `make test` are the two commands a newcomer needs.
 SHELL := /bin/bash
-UV ?= uv
+# uv on PATH if there is one, else the copy `make install` puts next to python3.
+UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_PYTHON ?= python3
 
 .PHONY: help install run test lint fmt soak bench deploy-check load load-orders load-shop flags flag clean
@@ -9,7 +10,8 @@ help: ## show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: ## create .venv with every workspace package and dev tool (uv sync)
-	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv 2>/dev/null \
+		|| python3 -m pip install --quiet --user --break-system-packages uv
 	$(UV) sync --all-packages --frozen --quiet
 
 run: install ## run the whole shop locally on an embedded AWS endpoint (Ctrl-C stops it)
