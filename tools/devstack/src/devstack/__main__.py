@@ -27,6 +27,9 @@ def config_from_env() -> StackConfig:
         consumer_port=env_int(env, "CONSUMER_PORT", 8082, low=1, high=65535),
         frontend_port=env_int(env, "FRONTEND_PORT", 8080, low=1, high=65535),
         services=tuple(services),
+        # Shorter long polls than production's 20 s, so Ctrl-C is done in seconds (the consumer
+        # finishes the poll in progress before it exits). Set it to 20 to see the real thing.
+        env={"CONSUMER_WAIT_SECONDS": env.get("CONSUMER_WAIT_SECONDS") or "5"},
     )
 
 
