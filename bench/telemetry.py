@@ -1,6 +1,6 @@
 """Benchmark: the producer's accepted orders/s with all telemetry on vs all off, side by side.
 
-``uv run python bench/telemetry.py`` starts an AWS endpoint and two producers on it with the
+``uv run python -m bench.telemetry`` starts an AWS endpoint and two producers on it with the
 devstack logic the integration tests use: one with OpenTelemetry exporting every span over
 OTLP/HTTP to a local sink, StatsD to a local UDP socket and one INFO log line per request; one with
 ``TRACING_MODE=off``, ``STATSD_HOST=none`` and ``LOG_LEVEL=warning``. Prometheus metrics have no
@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from bench.harness import free_port, names
 
 ORDER = {
     "customer": {"name": "Bench Shopper", "email": "bench@example.com"},
@@ -330,28 +332,16 @@ def statsd_sink() -> Iterator[int]:
         udp.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _producer(aws_port: int, env: dict[str, str]) -> Any:
     from devstack import Stack, StackConfig
 
-    suffix = uuid.uuid4().hex[:8]
-    names = {
-        "ORDERS_QUEUE_NAME": f"bench-{suffix}",
-        "ORDERS_DLQ_NAME": f"bench-dlq-{suffix}",
-        "ORDERS_TABLE_NAME": f"bench-{suffix}",
-    }
     config = StackConfig(
         aws_port=aws_port,
-        producer_port=_free_port(),
-        consumer_port=_free_port(),
-        frontend_port=_free_port(),
+        producer_port=free_port(),
+        consumer_port=free_port(),
+        frontend_port=free_port(),
         services=("producer",),
-        env={**names, **env},
+        env={**names("telemetry"), **env},
         manage_endpoint=False,
     )
     return Stack(config)
@@ -398,7 +388,7 @@ def run_pair(aws: str, args: argparse.Namespace) -> Comparison:
                 stub = serve_sink(AwsStub)
                 aws_port = int(stub.server_address[1])
             else:
-                aws_port = _free_port()
+                aws_port = free_port()
             stacks = [_producer(aws_port, on_env), _producer(aws_port, off_env)]
             if aws == "moto":
                 endpoint = stacks[0].start_endpoint()
