@@ -13,7 +13,7 @@ from producer.service import OrderService, QueueUnavailable
 from producer.signals import ProducerSignals
 
 
-def _read_json(signals: ProducerSignals) -> object:
+def _read_json() -> object:
     """The decoded JSON body, or OrderRejected with the right status."""
     if not request.is_json:
         raise OrderRejected("unsupported_media_type", "send Content-Type: application/json", 415)
@@ -39,7 +39,7 @@ def create_blueprint(service: OrderService, signals: ProducerSignals) -> Bluepri
     @api.post("/orders")
     def create_order() -> tuple[Response, int]:
         try:
-            payload = _read_json(signals)
+            payload = _read_json()
         except OrderRejected as rejected:
             signals.rejected(rejected.code)
             add_log_fields(rejected=rejected.code)
