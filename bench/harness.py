@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import sys
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import devstack
 from devstack import ServiceProcess, Stack, StackConfig
 from lantern.settings import AwsSettings
 
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "lantern-bench", "AWS_SECRET_ACCESS_KEY": "lantern-bench"}
 # Quiet, comparable services: no StatsD agent, no span export unless a benchmark says otherwise.
 QUIET = {"STATSD_HOST": "none", "OTEL_TRACES_EXPORTER": "none", "LOG_LEVEL": "warning"}
 
@@ -23,16 +22,11 @@ def free_port() -> int:
 
 
 def start_moto() -> ServiceProcess:
-    os.environ.update({k: os.environ.get(k, v) for k, v in CREDENTIALS.items()})
-    port = free_port()
-    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    moto = ServiceProcess("aws", argv, dict(os.environ), f"http://127.0.0.1:{port}/moto-api/")
-    moto.start().wait_ready(30)
-    return moto
+    return devstack.start_moto(free_port())
 
 
 def moto_port(moto: ServiceProcess) -> int:
-    return int(moto.ready_url.split(":")[2].split("/")[0])
+    return int(urlsplit(moto.ready_url).port or 0)
 
 
 def names(prefix: str) -> dict[str, str]:

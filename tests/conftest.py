@@ -6,8 +6,6 @@ its own free ports, so tests never share state and never collide with a running 
 
 from __future__ import annotations
 
-import os
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from devstack import ServiceProcess, Stack, StackConfig
+from devstack import Stack, StackConfig, start_moto
 from tests.support.net import free_port
 from tests.support.shop import Shop
 
@@ -32,24 +30,10 @@ TEST_ENV = {
 }
 
 
-def _start_moto(port: int) -> ServiceProcess:
-    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "lantern-local",
-        "AWS_SECRET_ACCESS_KEY": "lantern-local",
-    }
-    process = ServiceProcess("aws", argv, env, f"http://127.0.0.1:{port}/moto-api/").start()
-    process.wait_ready(30)
-    return process
-
-
 @pytest.fixture(scope="session")
 def moto_port() -> Iterator[int]:
     port = free_port()
-    process = _start_moto(port)
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "lantern-local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "lantern-local")
+    process = start_moto(port)
     yield port
     process.stop(10)
 

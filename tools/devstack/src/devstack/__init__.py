@@ -3,6 +3,6 @@
 Used by ``make run`` and by the integration tests, which start the very same processes.
 """
 
-from devstack.stack import ServiceProcess, Stack, StackConfig
+from devstack.stack import ServiceProcess, Stack, StackConfig, start_moto
 
-__all__ = ["ServiceProcess", "Stack", "StackConfig"]
+__all__ = ["ServiceProcess", "Stack", "StackConfig", "start_moto"]

@@ -127,6 +127,16 @@ class ServiceProcess:
             reader.join(timeout=5)
 
 
+def start_moto(port: int, host: str = "127.0.0.1", sink: LineSink | None = None) -> ServiceProcess:
+    """The embedded AWS endpoint (moto server: SQS, DynamoDB), started and answering."""
+    for key, value in _DUMMY_CREDENTIALS.items():
+        os.environ.setdefault(key, value)  # boto3 in this process needs some credentials too
+    argv = [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+    moto = ServiceProcess("aws", argv, dict(os.environ), f"http://{host}:{port}/moto-api/", sink)
+    moto.start().wait_ready(30)
+    return moto
+
+
 @dataclass
 class StackConfig:
     """Ports and environment of the local stack; every field has an env override in the CLI."""
@@ -178,19 +188,7 @@ class Stack:
         return env
 
     def start_endpoint(self) -> ServiceProcess:
-        argv = [
-            sys.executable,
-            "-m",
-            "moto.server",
-            "-H",
-            self.config.host,
-            "-p",
-            str(self.config.aws_port),
-        ]
-        self.endpoint = ServiceProcess(
-            "aws", argv, self.base_env(), f"{self.config.endpoint_url}/moto-api/", self.sink
-        ).start()
-        self.endpoint.wait_ready(30)
+        self.endpoint = start_moto(self.config.aws_port, self.config.host, self.sink)
         return self.endpoint
 
     def provision(self, max_receive_count: int = 5, visibility_seconds: int = 30) -> str:
@@ -198,7 +196,7 @@ class Stack:
         from lantern.settings import AwsSettings
 
         for key, value in _DUMMY_CREDENTIALS.items():
-            os.environ.setdefault(key, value)  # boto3 in this process needs some credentials too
+            os.environ.setdefault(key, value)
         settings = AwsSettings.from_env(self.base_env())
         return provision(
             settings, max_receive_count=max_receive_count, visibility_seconds=visibility_seconds
