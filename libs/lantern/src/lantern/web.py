@@ -21,11 +21,11 @@ from werkzeug.exceptions import HTTPException
 
 from lantern.logs import log_event
 from lantern.orders import MAX_BODY_BYTES
-from lantern.telemetry import Telemetry
+from lantern.telemetry import PROBE_PATHS, Telemetry
 from lantern.telemetry.metrics import HttpMetrics, render_metrics
 
 log = logging.getLogger("lantern.http")
-QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+QUIET_PATHS = frozenset(PROBE_PATHS)
 READINESS_CACHE_SECONDS = 2.0
 
 
@@ -99,7 +99,7 @@ def _instrument(app: Flask, telemetry: Telemetry, untraced: tuple[str, ...]) -> 
     if telemetry.mode == "otel":
         from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
-        excluded = ",".join(("healthz", "readyz", "metrics", *untraced))
+        excluded = ",".join((*(path.lstrip("/") for path in PROBE_PATHS), *untraced))
         FlaskInstrumentor().instrument_app(app, excluded_urls=excluded)
     elif telemetry.mode == "xray":
         from aws_xray_sdk.core import xray_recorder

@@ -19,7 +19,10 @@ from lantern.telemetry import tracing
 from lantern.telemetry.messaging import MessagingTracer, NoopMessagingTracer, OtelMessagingTracer
 from lantern.telemetry.statsd import SafeStatsd
 
-__all__ = ["Telemetry", "init_telemetry"]
+__all__ = ["PROBE_PATHS", "Telemetry", "init_telemetry"]
+
+# Probes and scrapes: never traced, never logged per request, in every tracing mode.
+PROBE_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
 @dataclass

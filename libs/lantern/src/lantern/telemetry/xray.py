@@ -17,20 +17,17 @@ from aws_xray_sdk.core import patch, xray_recorder
 from aws_xray_sdk.core.sampling.local.sampler import LocalSampler
 
 from lantern.envelope import MessageAttributes
+from lantern.telemetry import PROBE_PATHS
 from lantern.telemetry.messaging import MessageSpan, parse_xray_header
 
 log = logging.getLogger(__name__)
-
-
-# Probes and scrapes are never traced, as in OpenTelemetry mode (excluded URLs there).
-_UNTRACED_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
 def sampling_rules(rate: float) -> dict[str, Any]:
     """Local sampling rules: ``rate`` of requests (at least one a second), probes never."""
     never = [
         {"host": "*", "http_method": "*", "url_path": path, "fixed_target": 0, "rate": 0.0}
-        for path in _UNTRACED_PATHS
+        for path in PROBE_PATHS
     ]
     return {"version": 2, "rules": never, "default": {"fixed_target": 1, "rate": rate}}
 
