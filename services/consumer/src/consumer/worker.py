@@ -4,7 +4,8 @@ Each of ``concurrency`` threads polls on its own. Successes are deleted in one b
 failures are hidden for an exponential backoff and come back later, until the redrive policy
 moves them to the DLQ. A keeper thread extends the visibility of messages still being worked on,
 so long work is never handed to a second consumer. ``stop()`` stops polling, lets in-flight work
-finish, then returns.
+finish, then returns; it does not wait for a thread that is only waiting in a long poll, so an
+idle consumer stops at once instead of after ``wait_seconds``.
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ class Worker:
         self._keeper = VisibilityKeeper(messages, visibility_seconds)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        # Batches being worked on. stop() waits for this to reach 0, and a batch only starts
+        # while not stopping (both under the condition's lock), so none starts after the wait.
+        self._busy = 0
+        self._idle = threading.Condition()
 
     def start(self) -> None:
         if self._threads or self._concurrency == 0:
@@ -101,14 +106,17 @@ class Worker:
         log_event(log, "worker started", concurrency=self._concurrency, batch_size=self._batch)
 
     def stop(self, timeout: float) -> None:
-        """Stop polling, finish what was received, and return (at most ``timeout`` seconds)."""
-        self._stop.set()
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        """Stop polling, finish the batches being worked on, and return (at most ``timeout``).
+
+        Threads still waiting in a long poll are not waited for: a batch they receive from now on
+        is handed straight back (made visible again), never started.
+        """
+        with self._idle:
+            self._stop.set()
+            finished = self._idle.wait_for(lambda: self._busy == 0, timeout)
+            unfinished = self._busy
         self._keeper.stop()
-        alive = sum(thread.is_alive() for thread in self._threads)
-        log_event(log, "worker stopped", unfinished_threads=alive)
+        log_event(log, "worker stopped", drained=finished, unfinished_batches=unfinished)
 
     def _poll(self) -> None:
         failures = 0
@@ -125,8 +133,34 @@ class Worker:
                     )
                 self._stop.wait(min(5.0, 0.5 * failures))
                 continue
-            if batch:
-                self.process_batch(batch)
+            if batch and self._begin():
+                try:
+                    self.process_batch(batch)
+                finally:
+                    self._end()
+            elif batch:
+                self._hand_back(batch)
+
+    def _begin(self) -> bool:
+        """Count a batch as in flight, unless the worker is stopping."""
+        with self._idle:
+            if self._stop.is_set():
+                return False
+            self._busy += 1
+            return True
+
+    def _end(self) -> None:
+        with self._idle:
+            self._busy -= 1
+            self._idle.notify_all()
+
+    def _hand_back(self, batch: list[Message]) -> None:
+        """Make a batch received while stopping visible again, for another consumer now."""
+        try:
+            self._messages.change_visibility([m["ReceiptHandle"] for m in batch], 0)
+        except AWS_ERRORS:
+            pass  # they reappear after the visibility timeout instead
+        log_event(log, "batch handed back", count=len(batch))
 
     def _receive(self) -> list[Message]:
         """One long poll, as a ``receive {queue}`` span (each message then has its own trace)."""

@@ -1,0 +1,111 @@
+"""The images, built once per session from their Dockerfiles, and the engine that runs them.
+
+Without a reachable Docker engine every test here skips with the one line below; CI starts an
+engine (``.ci/run``), so there they always run. Where no image registry is reachable the Python
+base is the stand-in that ``tools/containers/python-base.sh`` builds from Debian packages.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.containers.engine import ROOT, Engine, EngineMissing, find_client
+from tests.deploy.support import K8S, render
+
+# Each image and the Dockerfile and context it is built from, as compose builds them.
+IMAGES = {
+    "producer": (ROOT / "services/producer/Dockerfile", ROOT),
+    "consumer": (ROOT / "services/consumer/Dockerfile", ROOT),
+    "frontend": (ROOT / "services/frontend/Dockerfile", ROOT),
+    "load": (ROOT / "deploy/load/Dockerfile", ROOT / "deploy/load"),
+}
+
+
+@dataclass(frozen=True)
+class Image:
+    tag: str
+    build_seconds: float
+    size_bytes: int
+    base_bytes: int
+
+    @property
+    def over_base_mb(self) -> float:
+        return (self.size_bytes - self.base_bytes) / 1e6
+
+
+# Figures the tests measure (build times, sizes, stop times), shown after the run and written to
+# test-artifacts/containers.json: they are reported, never asserted as timings.
+FIGURES: dict[str, object] = {}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FIGURES:
+        return
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "containers.json").write_text(json.dumps(FIGURES, indent=2))
+    terminalreporter.write_line(f"containers: {json.dumps(FIGURES)}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.containers)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    try:
+        return Engine(find_client())
+    except EngineMissing as missing:
+        pytest.skip(f"container tests skipped: {missing}; CI starts one (see .ci/run)")
+
+
+@pytest.fixture(scope="session")
+def python_base(engine: Engine) -> str:
+    """The official Python base when it can be had, else the Debian stand-in."""
+    completed = subprocess.run(
+        [str(ROOT / "tools/containers/python-base.sh")],
+        capture_output=True, text=True, timeout=900, check=False,
+        env={**engine.env(), "DOCKER": engine.client},
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def images(engine: Engine, python_base: str) -> dict[str, Image]:
+    """Every image, built from its Dockerfile (tag ``lantern-shop/<name>:test``)."""
+    base_bytes = engine.size(python_base)
+    built = {}
+    for name, (dockerfile, context) in IMAGES.items():
+        tag = f"lantern-shop/{name}:test"
+        seconds = engine.build(tag, dockerfile, context, python_base)
+        built[name] = Image(tag, seconds, engine.size(tag), base_bytes)
+    FIGURES["python_base"] = python_base
+    FIGURES["images"] = {
+        name: {"build_s": round(i.build_seconds, 1), "over_base_mb": round(i.over_base_mb, 1)}
+        for name, i in built.items()
+    }
+    return built
+
+
+@pytest.fixture(scope="session")
+def k8s_local() -> list[dict[str, Any]]:
+    """The objects of ``kubectl kustomize k8s/overlays/local``."""
+    return render(K8S / "overlays" / "local")
+
+
+@pytest.fixture(scope="session")
+def compose() -> dict[str, Any]:
+    """docker-compose.yml with its YAML anchors merged."""
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
