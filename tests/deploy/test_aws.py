@@ -169,6 +169,80 @@ def test_keda_and_collector_policies_cover_their_jobs() -> None:
     assert f"log-group:{emf['log_group_name']}" in json.dumps(collector)
 
 
+# CloudWatch Logs ARNs in IAM policies (CloudWatch Logs User Guide, "CloudWatch Logs resources and
+# operations"): a log group is ``...:log-group:NAME:*`` for every action but the tagging ones (the
+# bare ``...:log-group:NAME`` matches nothing else), and PutLogEvents acts on the group's streams,
+# ``...:log-group:NAME:log-stream:*``. With the bare form, CreateLogGroup is denied and awsemf
+# never publishes a metric.
+LOG_GROUP_ARN = re.compile(r"^arn:aws:logs:[^:]+:[^:]+:log-group:(?P<group>[^:]+)(?P<rest>.*)$")
+LOG_TAGGING_ACTIONS = {"logs:TagResource", "logs:UntagResource", "logs:ListTagsForResource"}
+LOG_STREAM_ACTIONS = {"logs:PutLogEvents", "logs:GetLogEvents"}
+
+
+def log_arn(group: str, action: str) -> str:
+    """The resource a policy must name for ``action`` on log group ``group``."""
+    base = f"arn:aws:logs:${{AWS_REGION}}:${{AWS_ACCOUNT_ID}}:log-group:{group}"
+    if action in LOG_TAGGING_ACTIONS:
+        return base
+    return base + (":log-stream:*" if action in LOG_STREAM_ACTIONS else ":*")
+
+
+def log_arn_problems(document: dict[str, Any]) -> list[str]:
+    """Log-group resources in a form IAM does not match for the actions they are given with."""
+    problems = []
+    for s in statements(document):
+        actions = [a for a in as_list(s["Action"]) if a.startswith("logs:")]
+        for resource in as_list(s["Resource"]):
+            match = LOG_GROUP_ARN.match(resource)
+            if match is None or match["group"] == "*":
+                continue  # not a log group, or every log group (DescribeLogGroups)
+            for action in actions:
+                if resource != log_arn(match["group"], action):
+                    wanted = log_arn(match["group"], action)
+                    problems.append(f"{s['Sid']}: {action} on {resource} (IAM wants {wanted})")
+    return problems
+
+
+def emf_actions(emf: dict[str, Any]) -> set[str]:
+    """The CloudWatch Logs calls the awsemf exporter makes with this configuration."""
+    actions = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+    if emf.get("log_retention"):
+        actions.add("logs:PutRetentionPolicy")
+    if emf.get("tags"):
+        actions.add("logs:TagResource")
+    return actions
+
+
+def test_collector_may_create_and_write_its_emf_log_group() -> None:
+    collector = policy("lantern-otel-collector")
+    assert log_arn_problems(collector) == []
+    emf = load_yaml(K8S / "components/adot-collector/collector.yaml")["exporters"]["awsemf"]
+    grants = {
+        (action, resource)
+        for s in statements(collector)
+        for action in as_list(s["Action"])
+        for resource in as_list(s["Resource"])
+    }
+    for action in emf_actions(emf):
+        assert (action, log_arn(emf["log_group_name"], action)) in grants, action
+
+
+def test_log_arn_check_catches_a_log_group_arn_without_the_wildcard() -> None:
+    every = "arn:aws:logs:${AWS_REGION}:${AWS_ACCOUNT_ID}:log-group:*"
+    group = every.removesuffix("*") + "/lantern-shop/metrics"
+    broken = {
+        "Statement": [
+            {"Sid": "Group", "Action": ["logs:CreateLogGroup"], "Resource": group},
+            {"Sid": "Events", "Action": ["logs:PutLogEvents"], "Resource": group + ":*"},
+            {"Sid": "All", "Action": ["logs:DescribeLogGroups"], "Resource": every},
+        ]
+    }
+    problems = "\n".join(log_arn_problems(broken))
+    assert "Group: logs:CreateLogGroup" in problems
+    assert "Events: logs:PutLogEvents" in problems
+    assert "All:" not in problems
+
+
 def cluster() -> dict[str, Any]:
     text = (K8S / "eks/cluster.yaml").read_text()
     unknown = set(re.findall(r"\$\{(\w+)\}", text)) - PLACEHOLDERS
