@@ -261,3 +261,56 @@ def test_local_overlay_copies_the_compose_elasticmq_config(rendered: Rendered) -
 def test_kubernetes_version_matches_the_eksctl_cluster() -> None:
     cluster = (K8S / "eks/cluster.yaml").read_text()
     assert f'version: "{KUBERNETES_VERSION.rsplit(".", 1)[0]}"' in cluster
+
+
+# CloudWatch namespaces whose publisher guarantees that "no data" means "nothing wrong": SQS
+# publishes ApproximateAgeOfOldestMessage only while a message waits, and a queue's metrics only
+# while it is active (holds a message or was called within six hours). Everything else here comes
+# from an agent in the cluster (Container Insights, the collector's EMF), whose failure is
+# precisely no data: those alarms must not turn it into OK (notBreaching) or hide it (ignore).
+NO_DATA_MEANS_HEALTHY = {"AWS/SQS"}
+
+
+def alarm_namespaces(spec: dict[str, Any]) -> set[str]:
+    if "namespace" in spec:
+        return {spec["namespace"]}
+    return {
+        query["metricStat"]["metric"]["namespace"]
+        for query in spec.get("metrics", [])
+        if "metricStat" in query
+    }
+
+
+def missing_data_problems(alarms: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    for alarm in alarms:
+        spec = alarm["spec"]
+        namespaces = alarm_namespaces(spec)
+        assert namespaces, f"{spec['name']}: no metric namespace found"
+        treat = spec.get("treatMissingData", "missing")
+        if treat in ("notBreaching", "ignore") and not namespaces <= NO_DATA_MEANS_HEALTHY:
+            problems.append(f"{spec['name']}: treatMissingData {treat} for {sorted(namespaces)}")
+    return problems
+
+
+def test_alarms_fed_by_cluster_agents_show_missing_data(rendered: Rendered) -> None:
+    alarms = by_kind(rendered["eks"], "MetricAlarm")
+    assert missing_data_problems(alarms) == []
+    by_namespace = {ns: a["spec"] for a in alarms for ns in alarm_namespaces(a["spec"])}
+    assert {"AWS/SQS", "ContainerInsights", "LanternShop"} <= set(by_namespace)
+    assert by_namespace["ContainerInsights"]["treatMissingData"] == "missing"
+    assert by_namespace["LanternShop"]["treatMissingData"] == "missing"
+
+
+def test_missing_data_check_flags_an_agent_alarm_that_reads_no_data_as_ok(
+    rendered: Rendered,
+) -> None:
+    alarm = copy.deepcopy(named(rendered["eks"], "MetricAlarm", "order-failure-rate"))
+    alarm["spec"]["treatMissingData"] = "notBreaching"
+    replicas = copy.deepcopy(named(rendered["eks"], "MetricAlarm", "consumer-replicas-near-max"))
+    replicas["spec"]["treatMissingData"] = "ignore"
+    dlq = named(rendered["eks"], "MetricAlarm", "orders-dlq-not-empty")
+    problems = missing_data_problems([alarm, replicas, dlq])
+    assert len(problems) == 2
+    assert "LanternShop" in problems[0]
+    assert "ContainerInsights" in problems[1]
