@@ -4,6 +4,7 @@ gives each service account exactly its policy."""
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import json
 import re
@@ -281,3 +282,74 @@ def test_pod_identity_gives_each_service_account_its_own_policy(rendered: Render
     assert associations[("keda", "keda-operator")]["permissionPolicyARNs"][0].endswith(
         "/lantern-keda-operator"
     )
+
+
+# Service accounts that belong to an EKS add-on: their association must be declared on the
+# add-on (addons[].podIdentityAssociations), which EKS creates together with the add-on. One in
+# iam.podIdentityAssociations is created separately and can come after the add-on's pods, which
+# then run without credentials until restarted.
+ADDON_SERVICE_ACCOUNTS = {
+    "amazon-cloudwatch-observability": ("amazon-cloudwatch", "cloudwatch-agent")
+}
+
+
+def addon_association_problems(config: dict[str, Any]) -> list[str]:
+    problems = []
+    addons = {a["name"]: a for a in config.get("addons", [])}
+    separate = {
+        (a["namespace"], a["serviceAccountName"]) for a in config["iam"]["podIdentityAssociations"]
+    }
+    for name, account in ADDON_SERVICE_ACCOUNTS.items():
+        if account in separate:
+            problems.append(f"{account[0]}/{account[1]}: associated apart from add-on {name}")
+        declared = addons.get(name, {}).get("podIdentityAssociations") or []
+        if account not in {(a.get("namespace"), a.get("serviceAccountName")) for a in declared}:
+            problems.append(
+                f"{name}: no podIdentityAssociations entry for {account[0]}/{account[1]}"
+            )
+    for name, addon in addons.items():
+        for association in addon.get("podIdentityAssociations") or []:
+            # eksctl's own validation of add-on associations
+            if name == "eks-pod-identity-agent":
+                problems.append("eks-pod-identity-agent cannot have pod identity associations")
+            if not association.get("namespace") or not association.get("serviceAccountName"):
+                problems.append(f"{name}: an association needs namespace and serviceAccountName")
+            if not association.get("roleARN") and not association.get("permissionPolicyARNs"):
+                problems.append(f"{name}: an association needs roleARN or permissionPolicyARNs")
+    return problems
+
+
+def test_addon_service_accounts_are_associated_through_their_addon() -> None:
+    config = cluster()
+    assert addon_association_problems(config) == []
+    addon = {a["name"]: a for a in config["addons"]}["amazon-cloudwatch-observability"]
+    [association] = addon["podIdentityAssociations"]
+    assert association["permissionPolicyARNs"] == [
+        "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+    ]
+
+
+def test_addon_association_check_flags_an_association_declared_apart() -> None:
+    config = copy.deepcopy(cluster())
+    addon = {a["name"]: a for a in config["addons"]}["amazon-cloudwatch-observability"]
+    config["iam"]["podIdentityAssociations"] += addon.pop("podIdentityAssociations")
+    problems = "\n".join(addon_association_problems(config))
+    assert "associated apart from add-on amazon-cloudwatch-observability" in problems
+    assert "no podIdentityAssociations entry" in problems
+
+
+def test_workshop_checks_that_each_container_insights_alarm_has_its_metric(
+    rendered: Rendered,
+) -> None:
+    workshop = (ROOT / "docs/workshop.md").read_text().replace("\\\n", " ")
+    commands = re.findall(r"aws cloudwatch list-metrics [^\n]*", workshop)
+    alarms = [a["spec"] for a in by_kind(rendered["eks"], "MetricAlarm")]
+    insights = [a for a in alarms if a.get("namespace") == "ContainerInsights"]
+    assert insights
+    for alarm in insights:
+        wanted = [
+            "--namespace ContainerInsights",
+            f"--metric-name {alarm['metricName']}",
+            *(f"Name={d['name']}," for d in alarm["dimensions"]),
+        ]
+        assert any(all(w in c for w in wanted) for c in commands), alarm["name"]
