@@ -314,3 +314,28 @@ def test_missing_data_check_flags_an_agent_alarm_that_reads_no_data_as_ok(
     assert len(problems) == 2
     assert "LanternShop" in problems[0]
     assert "ContainerInsights" in problems[1]
+
+
+def pull_policies(objects: list[dict[str, Any]]) -> dict[str, str]:
+    """Lantern container -> imagePullPolicy (unset on a tagged image means IfNotPresent)."""
+    found = {}
+    for obj in objects:
+        template = pod_template(obj)
+        for container in containers(template) if template else []:
+            if policy.component_of(container):
+                key = f"{obj['kind']}/{obj['metadata']['name']}/{container['name']}"
+                found[key] = container.get("imagePullPolicy", "IfNotPresent")
+    return found
+
+
+def test_eks_pulls_a_rebuilt_image_and_local_clusters_use_the_loaded_one(
+    rendered: Rendered,
+) -> None:
+    # EKS: the workshop pushes each rebuild under the same tag, so only Always picks it up.
+    eks = pull_policies(rendered["eks"])
+    assert len(eks) == 4  # frontend, producer, consumer, the load CronJob
+    assert set(eks.values()) == {"Always"}, eks
+    # kind/minikube: images are loaded into the node and exist in no registry, so Always
+    # would make every pod fail to start.
+    for overlay in ("local", "local-full"):
+        assert "Always" not in pull_policies(rendered[overlay]).values(), overlay
