@@ -251,6 +251,83 @@ def test_mounted_files_exist() -> None:
                 assert (ROOT / source).exists(), f"{name}: {source}"
 
 
+# --- Memory ---------------------------------------------------------------------------------
+
+# The laptop budget for the whole stack, load generator included. `mem_limit` at service level is
+# the one spelling Compose v2 and the Python docker-compose 1.29 both apply.
+MEMORY_BUDGET_MIB = 2048
+_MEMORY_UNITS = {"": 2**-20, "b": 2**-20, "k": 2**-10, "m": 1, "g": 2**10}
+
+
+def mem_limit_mib(value: str | int) -> float:
+    """A compose memory value (``256m``, ``1g``, ``512mb``, bytes) in MiB, as Docker reads it."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([bkmg]?)b?", str(value).strip().lower())
+    if match is None:
+        raise ValueError(f"not a compose memory value: {value!r}")
+    return float(match.group(1)) * _MEMORY_UNITS[match.group(2)]
+
+
+def memory_problems(data: dict[str, Any]) -> list[str]:
+    services: dict[str, dict[str, Any]] = data["services"]
+    problems = [f"{name}: no mem_limit" for name, svc in services.items() if "mem_limit" not in svc]
+    total = sum(mem_limit_mib(svc["mem_limit"]) for svc in services.values() if "mem_limit" in svc)
+    if total > MEMORY_BUDGET_MIB:
+        problems.append(
+            f"limits add up to {total:.0f} MiB, over the {MEMORY_BUDGET_MIB} MiB budget"
+        )
+    return problems
+
+
+def test_every_service_has_a_memory_limit_within_the_stack_budget() -> None:
+    assert memory_problems(compose()) == []
+    # The budget the file's header states is the sum of what it declares.
+    total = sum(mem_limit_mib(svc["mem_limit"]) for svc in compose()["services"].values())
+    stated = re.search(r"budget is (\d+) MiB", COMPOSE.read_text())
+    assert stated, "docker-compose.yml no longer states its memory budget"
+    assert int(stated.group(1)) == total
+
+
+def test_memory_check_flags_a_missing_limit_and_an_overrun() -> None:
+    data = copy.deepcopy(compose())
+    del data["services"]["grafana"]["mem_limit"]
+    data["services"]["jaeger"]["mem_limit"] = "2g"
+    problems = "\n".join(memory_problems(data))
+    assert "grafana: no mem_limit" in problems
+    assert "over the 2048 MiB budget" in problems
+    assert mem_limit_mib("1g") == 1024
+    assert mem_limit_mib(268435456) == 256
+
+
+def test_services_that_size_themselves_from_the_host_are_capped_below_their_limit() -> None:
+    services = compose()["services"]
+    # DynamoDB Local: a JVM sizes its heap from the host's memory unless told; half the limit
+    # leaves the rest to metaspace, threads and the in-memory SQLite database (off-heap).
+    heap = [arg for arg in services["dynamodb"]["command"] if arg.startswith("-Xmx")]
+    assert len(heap) == 1
+    assert services["dynamodb"]["command"].index(heap[0]) < services["dynamodb"]["command"].index(
+        "-jar"
+    ), "a JVM option after -jar goes to the program, not the JVM"
+    assert (
+        mem_limit_mib(heap[0].removeprefix("-Xmx"))
+        <= mem_limit_mib(services["dynamodb"]["mem_limit"]) / 2
+    )
+    # Jaeger's memory store keeps 100,000 traces by default: it must be capped.
+    sets = dict(
+        arg.removeprefix("--set=").split("=", 1)
+        for arg in services["jaeger"].get("command", [])
+        if arg.startswith("--set=")
+    )
+    max_traces = sets.get("extensions.jaeger_storage.backends.some_storage.memory.max_traces")
+    assert max_traces, "Jaeger keeps its default 100,000 traces"
+    assert int(max_traces) <= 10_000
+    # The collector's memory_limiter must bite before the container limit does.
+    limiter = load_yaml(COLLECTOR_CONFIGS["compose"])["processors"]["memory_limiter"]
+    if "limit_mib" in limiter:
+        assert limiter["limit_mib"] < mem_limit_mib(services["otel-collector"]["mem_limit"])
+    else:
+        assert 0 < limiter["limit_percentage"] <= 90
+
+
 # --- OpenTelemetry Collector configurations ------------------------------------------------
 
 COLLECTOR_CONFIGS = {
