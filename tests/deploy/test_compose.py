@@ -251,6 +251,48 @@ def test_mounted_files_exist() -> None:
                 assert (ROOT / source).exists(), f"{name}: {source}"
 
 
+# --- Image pins that age --------------------------------------------------------------------
+
+# Floors for third-party images whose old lines are known to be stale. DynamoDB Local: v3.x is
+# the current line, v2.x "legacy" and v1.x deprecated (DynamoDB Developer Guide, "Deploying
+# DynamoDB local"). Grafana: 13.2.2, a patch release with security fixes the 13.1.0 pin lacked
+# (Grafana CHANGELOG). Raising a pin is always fine; lowering one below its floor needs a reason.
+IMAGE_FLOORS = {
+    "amazon/dynamodb-local": (3, 3, 1),
+    "grafana/grafana": (13, 2, 2),
+}
+
+
+def version(tag: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", tag.split("-")[0]))
+
+
+def stale_pin_problems(data: dict[str, Any]) -> list[str]:
+    problems = []
+    images = [svc["image"] for svc in data["services"].values() if "image" in svc]
+    for repository, floor in IMAGE_FLOORS.items():
+        tags = [i.rsplit(":", 1)[1] for i in images if i.rsplit(":", 1)[0] == repository]
+        if not tags:
+            problems.append(f"{repository}: not in docker-compose.yml any more (drop its floor)")
+        for tag in tags:
+            if version(tag) < floor:
+                problems.append(f"{repository}:{tag} is older than {'.'.join(map(str, floor))}")
+    return problems
+
+
+def test_images_with_known_stale_lines_are_pinned_past_them() -> None:
+    assert stale_pin_problems(compose()) == []
+
+
+def test_stale_pin_check_flags_the_old_pins() -> None:
+    data = copy.deepcopy(compose())
+    data["services"]["dynamodb"]["image"] = "amazon/dynamodb-local:2.6.1"
+    data["services"]["grafana"]["image"] = "grafana/grafana:13.1.0"
+    problems = "\n".join(stale_pin_problems(data))
+    assert "dynamodb-local:2.6.1 is older than 3.3.1" in problems
+    assert "grafana:13.1.0 is older than 13.2.2" in problems
+
+
 # --- Memory ---------------------------------------------------------------------------------
 
 # The laptop budget for the whole stack, load generator included. `mem_limit` at service level is
@@ -337,6 +379,8 @@ COLLECTOR_CONFIGS = {
 }
 # Component types these configs may use, per distribution (contrib 0.159, ADOT 0.49 on 0.156):
 # a misspelled or unavailable component is caught here, before a collector refuses to start.
+# healthcheckv2 (health_check's successor) is in neither build manifest yet: add it with the pin
+# that ships it.
 DISTRIBUTIONS = {
     "contrib": {
         "receivers": {"otlp", "statsd", "awsxray", "prometheus"},

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
 from tests.deploy import policy
 from tests.deploy.support import (
@@ -339,3 +341,124 @@ def test_eks_pulls_a_rebuilt_image_and_local_clusters_use_the_loaded_one(
     # would make every pod fail to start.
     for overlay in ("local", "local-full"):
         assert "Always" not in pull_policies(rendered[overlay]).values(), overlay
+
+
+def collector_config(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The configuration file the otel-collector Deployment starts with (its --config)."""
+    template = pod_template(named(objects, "Deployment", "otel-collector"))
+    assert template is not None
+    [container] = containers(template, init=False)
+    [path] = [a.removeprefix("--config=") for a in container["args"] if a.startswith("--config=")]
+    folder, file = path.rsplit("/", 1)
+    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == folder]
+    [volume] = [v for v in template["spec"]["volumes"] if v["name"] == mount["name"]]
+    config_map = named(objects, "ConfigMap", volume["configMap"]["name"])
+    loaded: dict[str, Any] = yaml.safe_load(config_map["data"][file])
+    return loaded
+
+
+def health_endpoint(config: dict[str, Any]) -> tuple[int, str]:
+    """Port and path of the health extension the collector runs (health_check or its successor)."""
+    extensions = config.get("extensions") or {}
+    enabled = set(config["service"].get("extensions", []))
+    if "healthcheckv2" in enabled:
+        v2 = extensions["healthcheckv2"] or {}
+        http = v2.get("http") or {}
+        endpoint = http.get("endpoint", "localhost:13133")
+        status = http.get("status") or {}
+        path = status.get("path", "/status") if v2.get("use_v2") else v2.get("path", "/")
+    else:
+        assert "health_check" in enabled, "the collector runs no health extension"
+        v1 = extensions["health_check"] or {}
+        endpoint, path = v1.get("endpoint", "localhost:13133"), v1.get("path", "/")
+    return int(endpoint.rsplit(":", 1)[1]), path
+
+
+def probe_problems(objects: list[dict[str, Any]]) -> list[str]:
+    port, path = health_endpoint(collector_config(objects))
+    template = pod_template(named(objects, "Deployment", "otel-collector"))
+    assert template is not None
+    [container] = containers(template, init=False)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    problems = []
+    for kind in ("livenessProbe", "readinessProbe"):
+        probe = container[kind]["httpGet"]
+        probe_port = ports.get(probe["port"], probe["port"])
+        if (probe_port, probe["path"]) != (port, path):
+            problems.append(
+                f"{kind}: GET {probe['path']} on {probe_port}, health is {path} on {port}"
+            )
+    return problems
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_collector_probes_ask_its_health_extension(rendered: Rendered, overlay: str) -> None:
+    assert probe_problems(rendered[overlay]) == []
+
+
+def test_probe_check_flags_a_path_the_extension_does_not_serve(rendered: Rendered) -> None:
+    objects = copy.deepcopy(rendered["eks"])
+    template = pod_template(named(objects, "Deployment", "otel-collector"))
+    assert template is not None
+    template["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] = "/status"
+    assert [p for p in probe_problems(objects) if p.startswith("readinessProbe")]
+
+
+def workshop_step(number: int) -> str:
+    text = (ROOT / "docs/workshop.md").read_text()
+    [section] = re.findall(rf"^## {number}\. .*?(?=^## |\Z)", text, re.M | re.S)
+    return " ".join(section.split())
+
+
+def scale_down_problems(spec: dict[str, Any], text: str) -> list[str]:
+    """What a description of the consumer's scale-in gets wrong about this ScaledObject.
+
+    KEDA's cooldownPeriod only delays the step from one replica to zero; between 1 and N the
+    HPA KEDA generated scales in, by the behavior in ``advanced.horizontalPodAutoscalerConfig``.
+    """
+    problems = []
+    behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]
+    window = f"{behavior['stabilizationWindowSeconds']} s stabilization window"
+    if window not in text:
+        problems.append(f"does not name the HPA's {window}")
+    for rule in behavior["policies"]:
+        pace = f"at most {rule['value']} pods every {rule['periodSeconds']} s"
+        if pace not in text:
+            problems.append(f"does not name the pace, {pace}")
+    for sentence in re.split(r"(?<=[.])\s+", text):
+        wrong = "cooldown" in sentence.lower() and "zero" not in sentence
+        if wrong and spec.get("minReplicaCount", 0) > 0:
+            problems.append(f"credits scale-in between 1 and N to KEDA's cooldown: {sentence!r}")
+    return problems
+
+
+def test_workshop_describes_the_scale_in_that_applies(rendered: Rendered) -> None:
+    spec = named(rendered["eks"], "ScaledObject", "consumer")["spec"]
+    assert spec["minReplicaCount"] >= 1  # the consumer also serves the order status API
+    assert scale_down_problems(spec, workshop_step(10)) == []
+
+
+def test_scale_in_check_flags_the_cooldown_story(rendered: Rendered) -> None:
+    spec = named(rendered["eks"], "ScaledObject", "consumer")["spec"]
+    old = (
+        "When the load stops the queue drains, and after the cooldown (2 minutes) KEDA scales back."
+    )
+    problems = "\n".join(scale_down_problems(spec, old))
+    assert "cooldown" in problems
+    assert "stabilization window" in problems
+
+
+def unpinned_helm_installs(text: str) -> list[str]:
+    """`helm install` / `helm upgrade --install` commands without --version (they take whatever
+    the chart repository serves that day)."""
+    joined = text.replace("\\\n", " ")
+    commands = re.findall(r"helm (?:install|upgrade --install) [^\n]*", joined)
+    return [c for c in commands if "--version" not in c]
+
+
+def test_workshop_installs_pinned_chart_versions() -> None:
+    text = (ROOT / "docs/workshop.md").read_text()
+    assert "helm install" in text
+    assert unpinned_helm_installs(text) == []
+    sample = "helm install kube-prometheus-stack prometheus-community/kube-prometheus-stack -n m"
+    assert unpinned_helm_installs(sample) == [sample]
