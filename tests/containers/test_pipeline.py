@@ -9,6 +9,7 @@ host network against the session's moto endpoint and the test's OTLP receiver.
 from __future__ import annotations
 
 import json
+import re
 import secrets as secrets_module
 import uuid
 from collections.abc import Iterator
@@ -199,6 +200,34 @@ def test_one_checkout_is_one_trace_from_the_containers(shop: ContainerShop) -> N
     names = {s.name for s in spans}
     assert {"send orders", "process orders"} <= names, names
     assert any(s.name == "POST /checkout" and s.service == "frontend" for s in spans), names
+
+
+def test_the_load_image_drives_the_shop_with_hey(
+    shop: ContainerShop, compose: dict[str, Any]
+) -> None:
+    """The load job as compose runs it (hardening, environment), briefly and gently."""
+    spec = from_compose(compose, "load", ROOT).relocate(
+        {
+            "FRONTEND_URL": shop.url("frontend"),
+            "PRODUCER_URL": shop.url("producer"),
+            "CONSUMER_URL": shop.url("consumer"),
+            "LOAD_DURATION": "3s",  # 2 workers at 5 requests/s each: ~30 requests a target
+            "LOAD_CONCURRENCY": "2",
+            "LOAD_RATE": "5",
+            "QUEUE_DEPTH_INTERVAL_SECONDS": "10",
+        }
+    )
+    before = len(shop.stored_order_ids("orders"))
+    finished = shop.engine.run_once(shop.images["load"].tag, spec.args(), [], timeout=300)
+    assert finished.returncode == 0, f"{finished.stdout}\n{finished.stderr}"
+    accepted = int(re.search(r"orders +(\d+) accepted", finished.stdout)[1])  # type: ignore[index]
+    assert accepted > 0, finished.stdout
+    assert "0 dead-lettered" in finished.stdout, finished.stdout
+    wait_for(
+        lambda: len(shop.stored_order_ids("orders")) >= before + accepted or None,
+        90,
+        what=f"{accepted} orders from hey stored",
+    )
 
 
 def test_docker_stop_drains_in_flight_orders_and_an_idle_consumer_stops_at_once(

@@ -230,8 +230,14 @@ def test_load_waits_as_long_as_the_consumer_refreshes_queue_depth() -> None:
 def test_xray_variant_only_switches_the_tracing_mode() -> None:
     override = load_yaml(XRAY)["services"]
     assert set(override) == set(SERVICES)
-    for service in override.values():
-        assert service == {"environment": {"TRACING_MODE": "xray"}}
+    for name in ("producer", "consumer"):
+        assert override[name] == {"environment": {"TRACING_MODE": "xray"}}
+    # The storefront has no X-Ray SDK: it stays on OpenTelemetry with X-Ray ids and propagation,
+    # so the producer's X-Ray middleware continues its trace.
+    frontend = override["frontend"]["environment"]
+    assert "TRACING_MODE" not in frontend
+    assert frontend["OTEL_PYTHON_ID_GENERATOR"] == "xray"
+    assert "xray" in frontend["OTEL_PROPAGATORS"].split(",")
 
 
 def test_services_see_the_scenario_flag_file() -> None:

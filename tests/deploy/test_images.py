@@ -108,7 +108,7 @@ def test_load_image_is_pinned_and_non_root() -> None:
 def test_dockerfile_checks_catch_mistakes(tmp_path: Path) -> None:
     good = (ROOT / "services/producer/Dockerfile").read_text()
     mutations = {
-        "latest base": good.replace("python:3.13.7-slim-trixie", "python:latest"),
+        "latest base": good.replace("python:3.13.13-slim-trixie", "python:latest"),
         "root user": good.replace("USER 10001:10001", "USER root"),
         "no lock": good.replace("--frozen", ""),
         "code first": good.replace(

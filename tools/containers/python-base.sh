@@ -48,7 +48,13 @@ debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
 cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
 chroot "$rootfs" python3 -m venv /usr/local >&2
 chroot "$rootfs" /usr/local/bin/python -m pip --version >&2
-# Lean like the official slim image: no apt lists, docs or caches.
+# Lean like the official slim image: no apt lists, docs or caches, and apt told not to keep its
+# package caches (~100 MB) in any layer that runs apt-get update.
+cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'APT'
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
+APT
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/usr/share/doc/* \
     "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
 

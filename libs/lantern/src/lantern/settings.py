@@ -6,6 +6,7 @@ Standard names are used wherever one exists (``AWS_*``, ``OTEL_*``, ``STATSD_*``
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -121,9 +122,15 @@ class TelemetrySettings:
     ) -> TelemetrySettings:
         env = os.environ if env is None else env
         service = env_str(env, "OTEL_SERVICE_NAME", default_service)
+        mode = env_choice(env, "TRACING_MODE", "otel", TRACING_MODES)
+        if mode == "xray" and importlib.util.find_spec("aws_xray_sdk") is None:
+            raise SettingsError(
+                f"TRACING_MODE=xray: {service} does not carry the AWS X-Ray SDK (the lantern[xray]"
+                " extra); use otel with OTEL_PROPAGATORS=tracecontext,baggage,xray instead"
+            )
         return cls(
             service_name=service,
-            tracing_mode=env_choice(env, "TRACING_MODE", "otel", TRACING_MODES),
+            tracing_mode=mode,
             statsd_host=None
             if env_str(env, "STATSD_HOST", "127.0.0.1").lower() in ("", "none", "off")
             else env_str(env, "STATSD_HOST", "127.0.0.1"),

@@ -7,6 +7,7 @@ are configured the same way in every mode. Code that records telemetry receives 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from dataclasses import dataclass
@@ -77,10 +78,15 @@ def _otel_ids_source() -> logs.TraceIdSource:
 
 
 def _instrument_clients() -> None:
-    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
-    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    """Trace the client libraries this service has: botocore (the ``aws`` extra) and requests
+    (the ``http`` extra). A service installs only the extras it uses."""
+    if importlib.util.find_spec("opentelemetry.instrumentation.botocore"):
+        from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 
-    if not BotocoreInstrumentor().is_instrumented_by_opentelemetry:
-        BotocoreInstrumentor().instrument()
-    if not RequestsInstrumentor().is_instrumented_by_opentelemetry:
-        RequestsInstrumentor().instrument()
+        if not BotocoreInstrumentor().is_instrumented_by_opentelemetry:
+            BotocoreInstrumentor().instrument()
+    if importlib.util.find_spec("opentelemetry.instrumentation.requests"):
+        from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+        if not RequestsInstrumentor().is_instrumented_by_opentelemetry:
+            RequestsInstrumentor().instrument()

@@ -1,0 +1,65 @@
+"""What each built image holds: its service's dependencies and no others, a non-root user, and for
+the load image a working ``hey``. Sizes over the base are reported (test-artifacts/containers.json).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.containers.conftest import Image
+from tests.containers.engine import Engine
+
+AWS_SDK = ("boto3", "botocore", "s3transfer", "aws_xray_sdk")
+# Which AWS SDK modules each service image must (True) or must not (False) carry.
+CARRIES_AWS_SDK = {"producer": True, "consumer": True, "frontend": False}
+
+
+def installed(engine: Engine, image: Image, modules: tuple[str, ...]) -> list[str]:
+    probe = f"import importlib.util as u, json; print(json.dumps([m for m in {modules!r} if u.find_spec(m)]))"  # noqa: E501
+    found: list[str] = json.loads(engine.docker("run", "--rm", image.tag, "python", "-c", probe))
+    return found
+
+
+@pytest.mark.parametrize("service", sorted(CARRIES_AWS_SDK))
+def test_each_service_image_installs_what_its_service_imports(
+    engine: Engine, images: dict[str, Image], service: str
+) -> None:
+    found = installed(engine, images[service], AWS_SDK)
+    assert found == (list(AWS_SDK) if CARRIES_AWS_SDK[service] else []), found
+    # and the service itself imports and builds its app inside its own image
+    check = f"import {service}.app as a; a.create_app"
+    engine.docker("run", "--rm", "-e", "LANTERN_DEV=1", images[service].tag, "python", "-c", check)
+
+
+@pytest.mark.parametrize("name", ["producer", "consumer", "frontend", "load"])
+def test_images_run_as_a_numeric_non_root_user(
+    engine: Engine, images: dict[str, Image], name: str
+) -> None:
+    user = engine.docker("image", "inspect", "-f", "{{.Config.User}}", images[name].tag).strip()
+    assert user == "10001:10001"
+
+
+def test_the_load_image_has_hey_and_its_driver(engine: Engine, images: dict[str, Image]) -> None:
+    """(test_pipeline runs the load job against the shop; this only checks what it ships.)"""
+    tag = images["load"].tag
+    shell = ("--entrypoint", "sh", tag, "-c")
+    assert engine.docker("run", "--rm", *shell, "command -v hey").strip() == "/usr/bin/hey"
+    engine.docker(
+        "run",
+        "--rm",
+        *shell,
+        "python -c \"import ast; ast.parse(open('/opt/lantern/loadtest.py').read())\"",
+    )
+
+
+def test_the_storefront_refuses_xray_mode_with_one_clear_line(
+    engine: Engine, images: dict[str, Image]
+) -> None:
+    """It carries no X-Ray SDK, so TRACING_MODE=xray stops it at start, not in a worker loop."""
+    finished = engine.run_once(
+        images["frontend"].tag, ["-e", "TRACING_MODE=xray", "-e", "LANTERN_DEV=1"], [], timeout=60
+    )
+    assert finished.returncode == 2, finished.stdout + finished.stderr
+    assert "does not carry the AWS X-Ray SDK" in finished.stderr
