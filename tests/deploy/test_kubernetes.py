@@ -100,6 +100,49 @@ def test_custom_schemas_are_valid_json_schemas() -> None:
         jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
 
 
+def test_schemas_reject_what_the_upstream_crds_refuse(rendered: Rendered) -> None:
+    """Limits of the upstream CRDs (sources.yaml) that the documentation does not spell out."""
+    scaled = copy.deepcopy(named(rendered["eks"], "ScaledObject", "consumer"))
+    scaled["spec"]["scaleTargetRef"]["name"] = ""
+    fallback = copy.deepcopy(named(rendered["eks"], "ScaledObject", "consumer"))
+    fallback["spec"]["fallback"] = {"failureThreshold": 3, "replicas": 2, "behavior": "always"}
+    monitor = copy.deepcopy(named(rendered["local-full"], "PodMonitor", "lantern-shop"))
+    monitor["spec"]["podMetricsEndpoints"][0]["portNumber"] = 0
+    rule = copy.deepcopy(named(rendered["local-full"], "PrometheusRule", "lantern-shop"))
+    rule["spec"]["groups"][0]["partial_response_strategy"] = "retry"
+    for broken in (scaled, fallback, monitor, rule):
+        assert schema_errors(broken), broken["kind"]
+
+
+# The helm chart each project's CRDs come from in docs/workshop.md.
+WORKSHOP_CHARTS = {"KEDA": "kedacore/keda", "ACK cloudwatch-controller": "cloudwatch-chart"}
+
+
+def workshop_chart_versions() -> dict[str, str]:
+    """chart -> the --version docs/workshop.md installs it at."""
+    text = (ROOT / "docs/workshop.md").read_text().replace("\\\n", " ")
+    versions: dict[str, str] = {}
+    for line in text.splitlines():
+        chart = re.search(r"helm (?:install|upgrade --install) \S+ (\S+)", line)
+        version = re.search(r"--version[= ](\S+)", line)
+        if chart and version:
+            versions[chart.group(1)] = version.group(1)
+    return versions
+
+
+def test_each_schema_records_its_upstream_crd_and_version() -> None:
+    sources = yaml.safe_load((SCHEMAS / "sources.yaml").read_text())["schemas"]
+    assert set(sources) == {path.name for path in SCHEMAS.glob("*.json")}
+    charts = workshop_chart_versions()
+    for name, source in sources.items():
+        assert {"project", "crd", "version"} <= set(source), name
+        assert re.fullmatch(r"\d+\.\d+\.\d+", str(source["version"])), name
+        chart = WORKSHOP_CHARTS.get(source["project"])
+        if chart is not None:
+            installed = [v for c, v in charts.items() if c.endswith(chart)]
+            assert installed == [str(source["version"])], (name, "docs/workshop.md", installed)
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_workloads_are_hardened_probed_bounded_and_pinned(rendered: Rendered, overlay: str) -> None:
     problems = [p for obj in rendered[overlay] for p in policy.workload_problems(obj)]
