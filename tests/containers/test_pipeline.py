@@ -25,7 +25,7 @@ from tests.containers.specs import RunSpec, as_json, from_compose, from_deployme
 from tests.containers.storefront import Customer
 from tests.support.net import free_port, http, wait_for
 from tests.support.receivers import OtlpReceiver
-from tests.support.shop import order_payload
+from tests.support.shop import order_payload, queue_counts
 
 SERVICES = ("producer", "consumer", "frontend")
 HEALTHY_WITHIN_SECONDS = 120  # the HEALTHCHECK's first probe comes after its 10 s interval
@@ -88,16 +88,7 @@ class ContainerShop:
         return [i["pk"]["S"] for i in items if i["pk"]["S"].startswith("ord_")]
 
     def queue_counts(self, queue: str) -> tuple[int, int]:
-        sqs = self.aws("sqs")
-        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return (
-            int(attributes["ApproximateNumberOfMessages"]),
-            int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-        )
+        return queue_counts(self.aws("sqs"), queue)
 
 
 def provision(engine: Engine, image: Image, compose: dict[str, Any], endpoint: str) -> None:

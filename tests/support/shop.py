@@ -20,6 +20,19 @@ def order_payload(*items: tuple[str, int], name: str = "Ada Lovelace") -> dict[s
     }
 
 
+def queue_counts(sqs: Any, name: str) -> tuple[int, int]:
+    """(visible, in flight) approximate message counts of queue ``name``."""
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return (
+        int(attributes["ApproximateNumberOfMessages"]),
+        int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+    )
+
+
 @dataclass
 class Shop:
     stack: Stack
@@ -57,16 +70,7 @@ class Shop:
 
     def queue_counts(self, name: str | None = None) -> tuple[int, int]:
         """(visible, in flight) of the orders queue (or ``name``)."""
-        sqs = self.client("sqs")
-        url = sqs.get_queue_url(QueueName=name or self.queue_name)["QueueUrl"]
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return (
-            int(attributes["ApproximateNumberOfMessages"]),
-            int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-        )
+        return queue_counts(self.client("sqs"), name or self.queue_name)
 
     def stored_orders(self) -> list[dict[str, Any]]:
         """Every order record in the table (idempotency records excluded)."""
