@@ -40,7 +40,7 @@ FRONTEND_URL ?= http://127.0.0.1:8080
 LOAD_ARGS = --duration $(DURATION) --concurrency $(CONCURRENCY) --rate $(RATE) \
 	--producer $(PRODUCER_URL) --consumer $(CONSUMER_URL) --frontend $(FRONTEND_URL)
 
-soak: install ## fault soak: 3,000 orders, consumer SIGKILLed 3 times, AWS away 5 s (in make test too)
+soak: install ## fault soak: 1,500 orders, consumer SIGKILLed 3 times, AWS away 5 s (in make test too)
 	$(UV) run --frozen pytest -m soak -s -q
 
 bench: install ## benchmarks, peers side by side: prints ratios, writes bench/results/latest.json

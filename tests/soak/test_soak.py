@@ -1,4 +1,4 @@
-"""Fault soak: 3,000 orders at a fixed rate while the consumer is SIGKILLed three times and the
+"""Fault soak: 1,500 orders at a fixed rate while the consumer is SIGKILLed three times and the
 AWS endpoint disappears for 5 s. Every accepted order must be fulfilled exactly once, the
 producer must answer 503 (never 202) during the outage, and the DLQ must hold only the poison
 orders the test injected. Bounded: about two minutes of load, then the drain."""
@@ -23,8 +23,14 @@ from tests.support.net import free_port, http, wait_for
 from tests.support.proxy import TcpProxy
 from tests.support.shop import Shop, order_payload
 
-ORDERS = 3000
-RATE = 25.0  # orders per second: 120 s of load
+ORDERS = 1500
+# Orders per second: 125 s of load. The embedded endpoint (moto) is the ceiling: on a slow or busy
+# two-core machine it manages ~50 SendMessage/s, and each order costs it about four requests
+# (send, receive, conditional put, delete). At 25/s the backlog grew, moto slowed with it, and a
+# consumer restart could not become ready; 12/s keeps half the ceiling in reserve.
+RATE = 12.0
+# A restarted consumer's readiness asks the endpoint; give it time on a loaded machine.
+RESTART_READY_SECONDS = 180.0
 KILLS_AT = (15.0, 40.0, 65.0)  # seconds into the load
 OUTAGE = (85.0, 90.0)
 
@@ -75,7 +81,7 @@ def _faults(
     for second in KILLS_AT:
         at(second)
         shop.stack.services["consumer"].kill()
-        consumers.append(shop.stack.start_service("consumer"))
+        consumers.append(shop.stack.start_service("consumer", RESTART_READY_SECONDS))
     at(OUTAGE[0])
     proxy.stop()
     at(OUTAGE[1])
@@ -155,7 +161,8 @@ def test_soak_nothing_lost_nothing_doubled(moto_port: int, tmp_path: Path) -> No
         statuses = Counter(a.status for a in attempts)
         assert set(statuses) <= {202, 503}, statuses
         in_outage = [a for a in attempts if OUTAGE[0] + 0.5 <= a.started and a.ended <= OUTAGE[1]]
-        assert len(in_outage) >= 80
+        # Most requests placed during the outage started and ended inside it.
+        assert len(in_outage) >= 0.6 * RATE * (OUTAGE[1] - OUTAGE[0] - 0.5)
         assert {a.status for a in in_outage} == {503}, "a 202 during the outage"
         refused = [a for a in attempts if a.status == 503]
         assert all(OUTAGE[0] - 1 <= a.started <= OUTAGE[1] + 5 for a in refused), "503 outside"
