@@ -18,8 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lantern.aws import dynamodb_client, sqs_client
 from lantern.settings import AwsSettings, env_int
-
-TABLE_KEY = "pk"
+from lantern.table import TTL_ATTRIBUTE, create_table_request
 
 
 def provision(
@@ -46,12 +45,7 @@ def provision(
 def _ensure_table(settings: AwsSettings) -> None:
     dynamodb = dynamodb_client(settings)
     try:
-        dynamodb.create_table(
-            TableName=settings.table_name,
-            AttributeDefinitions=[{"AttributeName": TABLE_KEY, "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": TABLE_KEY, "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb.create_table(**create_table_request(settings.table_name))
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceInUseException":
             raise
@@ -61,7 +55,7 @@ def _ensure_table(settings: AwsSettings) -> None:
     try:
         dynamodb.update_time_to_live(
             TableName=settings.table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
         )
     except ClientError as exc:
         # Already enabled (real AWS) or not implemented (some emulators): TTL is a nicety here.

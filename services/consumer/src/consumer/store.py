@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from lantern.orders import Order
-from lantern.provision import TABLE_KEY
+from lantern.table import KEY, order_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -27,7 +27,7 @@ class OrderStore:
         writes nothing. A ``failed`` record may still be superseded, e.g. after a DLQ redrive.
         """
         item: dict[str, Any] = {
-            TABLE_KEY: {"S": order.order_id},
+            **order_key(order.order_id),
             "order_id": {"S": order.order_id},
             "status": {"S": status},
             "customer_name": {"S": order.customer.name},
@@ -43,7 +43,7 @@ class OrderStore:
             self._db.put_item(
                 TableName=self._table,
                 Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR #status = :failed",
+                ConditionExpression=f"attribute_not_exists({KEY}) OR #status = :failed",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":failed": {"S": "failed"}},
             )
@@ -54,9 +54,7 @@ class OrderStore:
         return True
 
     def get(self, order_id: str) -> dict[str, Any] | None:
-        item = self._db.get_item(TableName=self._table, Key={TABLE_KEY: {"S": order_id}}).get(
-            "Item"
-        )
+        item = self._db.get_item(TableName=self._table, Key=order_key(order_id)).get("Item")
         if item is None:
             return None
         record: dict[str, Any] = {

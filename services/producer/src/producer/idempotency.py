@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from lantern.provision import TABLE_KEY
+from lantern.table import KEY, TTL_ATTRIBUTE, idempotency_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -45,26 +45,22 @@ class IdempotencyStore:
     def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_seconds: int) -> None:
         self._db, self._table, self._ttl = dynamodb, table, ttl_seconds
 
-    @staticmethod
-    def _pk(key: str) -> dict[str, Any]:
-        return {TABLE_KEY: {"S": f"idempotency#{key}"}}
-
     def claim(self, key: str, order_id: str, print_: str) -> Claim:
         now = int(time.time())
         item = {
-            **self._pk(key),
+            **idempotency_key(key),
             "order_id": {"S": order_id},
             "fingerprint": {"S": print_},
             "state": {"S": "pending"},
             "claimed_at": {"N": str(now)},
-            "expires_at": {"N": str(now + self._ttl)},
+            TTL_ATTRIBUTE: {"N": str(now + self._ttl)},
         }
         try:
             self._db.put_item(
                 TableName=self._table,
                 Item=item,
                 ConditionExpression=(
-                    "attribute_not_exists(pk) OR expires_at < :now"
+                    f"attribute_not_exists({KEY}) OR {TTL_ATTRIBUTE} < :now"
                     " OR (#state = :pending AND claimed_at < :stale)"
                 ),
                 ExpressionAttributeNames={"#state": "state"},
@@ -83,7 +79,7 @@ class IdempotencyStore:
     def _existing(self, key: str, print_: str) -> Claim:
         found = self._db.get_item(
             TableName=self._table,
-            Key=self._pk(key),
+            Key=idempotency_key(key),
             ConsistentRead=True,
         )["Item"]
         return Claim(
@@ -96,7 +92,7 @@ class IdempotencyStore:
     def mark_sent(self, key: str) -> None:
         self._db.update_item(
             TableName=self._table,
-            Key=self._pk(key),
+            Key=idempotency_key(key),
             UpdateExpression="SET #state = :sent",
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={":sent": {"S": "sent"}},
@@ -107,7 +103,7 @@ class IdempotencyStore:
         try:
             self._db.delete_item(
                 TableName=self._table,
-                Key=self._pk(key),
+                Key=idempotency_key(key),
                 ConditionExpression="order_id = :id",
                 ExpressionAttributeValues={":id": {"S": order_id}},
             )
