@@ -8,15 +8,15 @@ within a second. Without the variable every scenario is off and nothing is evalu
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 from collections.abc import Mapping
 from pathlib import Path
 
+from lantern.logs import get_logger
 from lantern.settings import SettingsError
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 FLAG_FILE_ENV = "FLAGD_OFFLINE_FLAG_SOURCE_PATH"
 
 CONSUMER_WORK_MS = "consumer-work-ms"
@@ -78,5 +78,5 @@ def init_scenarios(service: str, path: str | None) -> Scenarios:
             resolver_type=ResolverType.FILE, offline_flag_source_path=path, deadline_ms=1000
         )
     )
-    log.info("scenario flags loaded", extra={"fields": {"flag_file": path}})
+    log.info("scenario flags loaded", flag_file=path)
     return Scenarios(api.get_client(service))

@@ -1,9 +1,17 @@
 """Logging: configured once per process; one JSON object per line on stdout.
 
 Every record carries ``timestamp``, ``level``, ``service``, ``event``, and the ``trace_id`` /
-``span_id`` of the active span (plus ``xray_trace_id`` when the X-Ray form exists). Services log one
-rich line per request and per processed message by passing fields through :func:`log_event`.
-On a terminal (``LOG_FORMAT=auto``) the same records print as readable single lines instead.
+``span_id`` of the active span (plus ``xray_trace_id`` when the X-Ray form exists). On a terminal
+(``LOG_FORMAT=auto``) the same records print as readable single lines instead.
+
+One call style, fields as keywords::
+
+    log = get_logger(__name__)
+    log.info("order processed", outcome="fulfilled", duration_ms=3.2)
+
+Fields that belong to a whole request or message (``order_id``, ``message_id``) are bound once to
+the context with :func:`log_context` or :func:`bind` and appear on every line logged inside it;
+context variables carry them, so they follow the code, not a framework's request object.
 """
 
 from __future__ import annotations
@@ -13,7 +21,10 @@ import logging
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 # Filled in by the telemetry setup: returns (trace_id, span_id, xray_trace_id) of the active span.
@@ -22,7 +33,8 @@ TraceIdSource = Callable[[], TraceIds]
 _trace_ids: TraceIdSource = lambda: (None, None, None)  # noqa: E731
 _service = "lantern"
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "fields"}
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_context: ContextVar[Mapping[str, Any]] = ContextVar("lantern_log_context", default=_EMPTY)
 
 
 def set_trace_id_source(source: TraceIdSource) -> None:
@@ -30,9 +42,59 @@ def set_trace_id_source(source: TraceIdSource) -> None:
     _trace_ids = source
 
 
-def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
-    """Log one structured event; ``fields`` become top-level keys of the JSON line."""
-    logger.log(level, event, extra={"fields": fields})
+class EventLogger:
+    """A logger whose calls take the event's fields as keywords; they become top-level JSON keys."""
+
+    def __init__(self, name: str) -> None:
+        self.logger = logging.getLogger(name)
+
+    def log(self, level: int, event: str, *, exc_info: bool = False, **fields: Any) -> None:
+        if self.logger.isEnabledFor(level):
+            self.logger.log(level, event, exc_info=exc_info, extra={"fields": fields})
+
+    def debug(self, event: str, *, exc_info: bool = False, **fields: Any) -> None:
+        self.log(logging.DEBUG, event, exc_info=exc_info, **fields)
+
+    def info(self, event: str, *, exc_info: bool = False, **fields: Any) -> None:
+        self.log(logging.INFO, event, exc_info=exc_info, **fields)
+
+    def warning(self, event: str, *, exc_info: bool = False, **fields: Any) -> None:
+        self.log(logging.WARNING, event, exc_info=exc_info, **fields)
+
+    def error(self, event: str, *, exc_info: bool = False, **fields: Any) -> None:
+        self.log(logging.ERROR, event, exc_info=exc_info, **fields)
+
+    def exception(self, event: str, **fields: Any) -> None:
+        """An error with the active exception's traceback."""
+        self.log(logging.ERROR, event, exc_info=True, **fields)
+
+
+def get_logger(name: str) -> EventLogger:
+    return EventLogger(name)
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Add ``fields`` to every line logged inside the block (and restore the outer ones after)."""
+    token = _context.set({**_context.get(), **fields})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def bind(**fields: Any) -> None:
+    """Add ``fields`` to the current context: the rest of this request's or message's lines."""
+    _context.set({**_context.get(), **fields})
+
+
+def new_context(**fields: Any) -> None:
+    """Start a fresh context (a new request on a reused thread): earlier fields are dropped."""
+    _context.set(MappingProxyType(dict(fields)))
+
+
+def context_fields() -> Mapping[str, Any]:
+    return _context.get()
 
 
 def _record_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -50,6 +112,7 @@ def _record_fields(record: logging.LogRecord) -> dict[str, Any]:
         out["span_id"] = span_id
     if xray_trace_id:
         out["xray_trace_id"] = xray_trace_id
+    out.update(_context.get())
     out.update(getattr(record, "fields", None) or {})
     if record.exc_info:
         out["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()

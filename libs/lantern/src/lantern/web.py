@@ -7,26 +7,27 @@ readiness checks and background tasks, and returns the app. :mod:`lantern.serve`
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from prometheus_client import CollectorRegistry
 from werkzeug.exceptions import HTTPException
 
-from lantern.logs import log_event
+from lantern.logs import get_logger, new_context
 from lantern.orders import MAX_BODY_BYTES
 from lantern.telemetry import PROBE_PATHS, Telemetry
 from lantern.telemetry.metrics import HttpMetrics, render_metrics
 
-log = logging.getLogger("lantern.http")
+log = get_logger("lantern.http")
 QUIET_PATHS = frozenset(PROBE_PATHS)
 READINESS_CACHE_SECONDS = 2.0
+_request_started: ContextVar[float | None] = ContextVar("lantern_request_started", default=None)
 
 
 class Background(Protocol):
@@ -110,14 +111,17 @@ def _instrument(app: Flask, telemetry: Telemetry, untraced: tuple[str, ...]) -> 
 
 def _register_request_telemetry(app: Flask) -> None:
     @app.before_request
-    def _start_timer() -> None:
-        g.lantern_started = time.perf_counter()
+    def _start() -> None:
+        # Worker threads are reused: each request starts with a clean logging context.
+        new_context()
+        _request_started.set(time.perf_counter())
 
     @app.after_request
     def _record(response: Response) -> Response:
-        started = g.pop("lantern_started", None)
+        started = _request_started.get()
         if started is None:
             return response
+        _request_started.set(None)
         elapsed = time.perf_counter() - started
         route = request.url_rule.rule if request.url_rule else "unmatched"
         svc = state(app)
@@ -126,21 +130,16 @@ def _register_request_telemetry(app: Flask) -> None:
         )
         svc.telemetry.statsd.timing(f"http.{response.status_code // 100}xx", elapsed)
         if request.path not in QUIET_PATHS:
-            fields: dict[str, Any] = {
-                "method": request.method,
-                "route": route,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round(elapsed * 1000, 2),
-            }
-            fields.update(g.pop("log_fields", {}))
-            log_event(log, "request", **fields)
+            # Fields the handler bound (lantern.logs.bind, e.g. order_id) join this line.
+            log.info(
+                "request",
+                method=request.method,
+                route=route,
+                path=request.path,
+                status=response.status_code,
+                duration_ms=round(elapsed * 1000, 2),
+            )
         return response
-
-
-def add_log_fields(**fields: Any) -> None:
-    """Add fields to this request's single log line (e.g. ``order_id``)."""
-    g.setdefault("log_fields", {}).update(fields)
 
 
 def _register_probes(app: Flask) -> None:
@@ -185,7 +184,7 @@ def _json_http_error(exc: HTTPException) -> tuple[Response, int]:
 
 
 def _json_unexpected_error(exc: Exception) -> tuple[Response, int]:
-    log.exception("unhandled error", extra={"fields": {"path": request.path}})
+    log.exception("unhandled error", path=request.path)
     return json_error(500, "internal_error", "unexpected error; see the service log")
 
 

@@ -7,8 +7,9 @@ from flask import Blueprint, Response, jsonify
 from consumer.processing import RecentOrders
 from consumer.store import OrderStore
 from consumer.worker import QueueDepthPoller
+from lantern.logs import bind
 from lantern.orders import is_order_id
-from lantern.web import add_log_fields, json_error
+from lantern.web import json_error
 
 
 def create_blueprint(store: OrderStore, depth: QueueDepthPoller, recent: RecentOrders) -> Blueprint:
@@ -21,7 +22,7 @@ def create_blueprint(store: OrderStore, depth: QueueDepthPoller, recent: RecentO
 
     @api.get("/orders/<order_id>")
     def get_order(order_id: str) -> Response | tuple[Response, int]:
-        add_log_fields(order_id=order_id)
+        bind(order_id=order_id)
         record = store.get(order_id) if is_order_id(order_id) else None
         if record is None:
             return json_error(404, "not_found", "no fulfilled or failed order with this id (yet)")

@@ -16,11 +16,11 @@ from typing import Any
 from consumer.signals import ConsumerSignals
 from consumer.store import OrderStore
 from lantern.envelope import PoisonMessage, decode_order
-from lantern.logs import current_trace_ids, log_event
+from lantern.logs import current_trace_ids, get_logger
 from lantern.orders import Order
 from lantern.telemetry.messaging import MessagingTracer
 
-log = logging.getLogger("consumer.orders")
+log = get_logger("consumer.orders")
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,9 @@ class OrderProcessor:
                         "duration_ms": round(elapsed * 1000, 2),
                     }
                 )
-                log_event(
-                    log,
-                    "order processed",
+                log.log(
                     level,
+                    "order processed",
                     outcome=outcome.name,
                     duration_ms=round(elapsed * 1000, 2),
                     **fields,

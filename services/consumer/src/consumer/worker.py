@@ -10,7 +10,6 @@ idle consumer stops at once instead of after ``wait_seconds``.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
@@ -20,10 +19,10 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from consumer.processing import OrderProcessor, Outcome, receive_count
 from consumer.signals import ConsumerSignals
 from consumer.sqs import Message, OrderMessages
-from lantern.logs import log_event
+from lantern.logs import get_logger
 from lantern.telemetry.messaging import MessagingTracer
 
-log = logging.getLogger("consumer.worker")
+log = get_logger("consumer.worker")
 AWS_ERRORS = (BotoCoreError, ClientError)
 MAX_RETRY_DELAY_SECONDS = 300
 
@@ -66,7 +65,7 @@ class VisibilityKeeper:
                 self._messages.change_visibility(due, self._visibility)
                 self.hold(due)
             except AWS_ERRORS as exc:
-                log.warning("visibility not extended", extra={"fields": {"error": str(exc)}})
+                log.warning("visibility not extended", error=str(exc))
 
 
 class Worker:
@@ -103,7 +102,7 @@ class Worker:
             thread = threading.Thread(target=self._poll, name=f"poller-{index}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        log_event(log, "worker started", concurrency=self._concurrency, batch_size=self._batch)
+        log.info("worker started", concurrency=self._concurrency, batch_size=self._batch)
 
     def stop(self, timeout: float) -> None:
         """Stop polling, finish the batches being worked on, and return (at most ``timeout``).
@@ -116,7 +115,7 @@ class Worker:
             finished = self._idle.wait_for(lambda: self._busy == 0, timeout)
             unfinished = self._busy
         self._keeper.stop()
-        log_event(log, "worker stopped", drained=finished, unfinished_batches=unfinished)
+        log.info("worker stopped", drained=finished, unfinished_batches=unfinished)
 
     def _poll(self) -> None:
         failures = 0
@@ -129,7 +128,8 @@ class Worker:
                 if failures == 1 or failures % 30 == 0:
                     log.warning(
                         "receive failed",
-                        extra={"fields": {"error": str(exc), "attempts": failures}},
+                        error=str(exc),
+                        attempts=failures,
                     )
                 self._stop.wait(min(5.0, 0.5 * failures))
                 continue
@@ -160,7 +160,7 @@ class Worker:
             self._messages.change_visibility([m["ReceiptHandle"] for m in batch], 0)
         except AWS_ERRORS:
             pass  # they reappear after the visibility timeout instead
-        log_event(log, "batch handed back", count=len(batch))
+        log.info("batch handed back", count=len(batch))
 
     def _receive(self) -> list[Message]:
         """One long poll, as a ``receive {queue}`` span (each message then has its own trace)."""
@@ -184,10 +184,10 @@ class Worker:
         try:
             refused = self._messages.delete(done)
             if refused:
-                log.warning("delete refused", extra={"fields": {"entries": refused}})
+                log.warning("delete refused", entries=refused)
         except AWS_ERRORS as exc:
             # Not fatal: the messages come back and the conditional write marks them redelivered.
-            log.warning("delete failed", extra={"fields": {"error": str(exc), "count": len(done)}})
+            log.warning("delete failed", error=str(exc), count=len(done))
         for message in retry:
             self._back_off(message)
 

@@ -7,8 +7,9 @@ import json
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from lantern.logs import bind
 from lantern.orders import MAX_BODY_BYTES, OrderRejected
-from lantern.web import add_log_fields, json_error
+from lantern.web import json_error
 from producer.service import OrderService, QueueUnavailable
 from producer.signals import ProducerSignals
 
@@ -42,15 +43,15 @@ def create_blueprint(service: OrderService, signals: ProducerSignals) -> Bluepri
             payload = _read_json()
         except OrderRejected as rejected:
             signals.rejected(rejected.code)
-            add_log_fields(rejected=rejected.code)
+            bind(rejected=rejected.code)
             return json_error(rejected.status, rejected.code, rejected.detail)
         try:
             placed = service.place(payload, request.headers.get("Idempotency-Key"))
         except OrderRejected as rejected:
-            add_log_fields(rejected=rejected.code)
+            bind(rejected=rejected.code)
             return json_error(rejected.status, rejected.code, rejected.detail)
         except QueueUnavailable:
-            add_log_fields(rejected="queue_unavailable")
+            bind(rejected="queue_unavailable")
             response, status = json_error(
                 503,
                 "queue_unavailable",
@@ -58,7 +59,7 @@ def create_blueprint(service: OrderService, signals: ProducerSignals) -> Bluepri
             )
             response.headers["Retry-After"] = "2"
             return response, status
-        add_log_fields(order_id=placed.order_id, replayed=placed.replayed)
+        bind(order_id=placed.order_id, replayed=placed.replayed)
         response = jsonify(order_id=placed.order_id, status="queued")
         if placed.replayed:
             response.headers["Idempotent-Replayed"] = "true"

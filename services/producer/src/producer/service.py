@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lantern.catalog import Catalog
+from lantern.logs import get_logger
 from lantern.orders import Order, OrderRejected, build_order
 from producer.idempotency import KEY_PATTERN, IdempotencyStore, fingerprint
 from producer.signals import ProducerSignals
 from producer.sqs import OrderQueue
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 AWS_ERRORS = (BotoCoreError, ClientError)
 
 
@@ -97,7 +97,8 @@ class OrderService:
             self._signals.rejected("queue_unavailable")
             log.warning(
                 "order not enqueued",
-                extra={"fields": {"order_id": order.order_id, "error": str(exc)}},
+                order_id=order.order_id,
+                error=str(exc),
             )
             raise QueueUnavailable(str(exc)) from exc
         self._signals.accepted()

@@ -6,16 +6,16 @@ This is the "producer outpaces consumer" lab in one setting. Orders go through t
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
 
 from lantern.catalog import Catalog
+from lantern.logs import get_logger
 from lantern.orders import OrderRejected
 from producer.service import OrderService, QueueUnavailable
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def synthetic_payload(catalog: Catalog, rng: random.Random) -> dict[str, object]:
@@ -44,7 +44,7 @@ class SyntheticTraffic:
             return
         self._thread = threading.Thread(target=self._run, name="synthetic-traffic", daemon=True)
         self._thread.start()
-        log.info("synthetic traffic started", extra={"fields": {"orders_per_second": self._rate}})
+        log.info("synthetic traffic started", orders_per_second=self._rate)
 
     def stop(self, timeout: float) -> None:
         self._stop.set()
@@ -58,7 +58,7 @@ class SyntheticTraffic:
             try:
                 self._service.place(synthetic_payload(self._service.catalog, self._rng))
             except (QueueUnavailable, OrderRejected) as exc:
-                log.warning("synthetic order not placed", extra={"fields": {"error": str(exc)}})
+                log.warning("synthetic order not placed", error=str(exc))
                 self._stop.wait(1.0)  # back off instead of logging at the full rate
             next_at = max(next_at + interval, time.monotonic() - 1.0)
             self._stop.wait(max(0.0, next_at - time.monotonic()))

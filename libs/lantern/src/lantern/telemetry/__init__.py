@@ -8,7 +8,6 @@ are configured the same way in every mode. Code that records telemetry receives 
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 from dataclasses import dataclass
 
@@ -61,9 +60,7 @@ def init_telemetry(settings: TelemetrySettings) -> Telemetry:
         )
         messaging = xray.XrayMessagingTracer(settings.service_name)
         logs.set_trace_id_source(xray.current_trace_ids)
-    logging.getLogger(__name__).debug(
-        "telemetry ready", extra={"fields": {"mode": settings.tracing_mode}}
-    )
+    logs.get_logger(__name__).debug("telemetry ready", mode=settings.tracing_mode)
     return Telemetry(settings=settings, statsd=statsd, messaging=messaging, provider=provider)
 
 

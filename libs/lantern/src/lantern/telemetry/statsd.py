@@ -17,7 +17,9 @@ from typing import Any
 
 import statsd
 
-log = logging.getLogger(__name__)
+from lantern.logs import get_logger
+
+log = get_logger(__name__)
 RESOLVE_RETRY_SECONDS = 10.0
 
 
@@ -40,7 +42,8 @@ class SafeStatsd:
             log.log(
                 logging.WARNING if first else logging.DEBUG,
                 "statsd host not resolvable",
-                extra={"fields": {"host": self._host, "error": str(exc)}},
+                host=self._host,
+                error=str(exc),
             )
             return False
         return True

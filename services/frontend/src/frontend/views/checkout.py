@@ -22,9 +22,8 @@ from frontend.sessions import load_cart, remember_order, save_cart
 from frontend.signals import FrontendSignals
 from frontend.views import forms
 from lantern.catalog import Catalog
-from lantern.logs import current_trace_ids
+from lantern.logs import bind, current_trace_ids
 from lantern.orders import MAX_EMAIL_CHARS, MAX_NAME_CHARS, OrderRejected, build_order
-from lantern.web import add_log_fields
 
 _CHECKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
 _EMAIL_SHAPE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -100,7 +99,7 @@ def create_blueprint(
     def finish(outcome: str, **fields: Any) -> None:
         signals.checkout(outcome)
         trace.get_current_span().set_attribute("lantern.checkout.outcome", outcome)
-        add_log_fields(checkout=outcome, **fields)
+        bind(checkout=outcome, **fields)
 
     @checkout.get("/checkout")
     def show() -> Rendered:

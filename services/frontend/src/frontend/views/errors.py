@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-log = logging.getLogger("frontend.errors")
+from lantern.logs import get_logger
+
+log = get_logger("frontend.errors")
 
 TITLES = {
     400: "That request did not make sense",
@@ -38,7 +38,7 @@ def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
 
 
 def _unexpected(exc: Exception) -> tuple[Response | str, int]:
-    log.exception("unhandled error", extra={"fields": {"path": request.path}})
+    log.exception("unhandled error", path=request.path)
     return _page(500, None)
 
 

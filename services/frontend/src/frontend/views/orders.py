@@ -13,8 +13,8 @@ from flask import Blueprint, Response, abort, jsonify, render_template
 from frontend.clients import OrderStatus, Unavailable
 from frontend.sessions import placed_order
 from frontend.tracelinks import trace_url
+from lantern.logs import bind
 from lantern.orders import is_order_id
-from lantern.web import add_log_fields
 
 TERMINAL = ("fulfilled", "failed")
 
@@ -84,7 +84,7 @@ def create_blueprint(consumer: OrderStatus, trace_template: str | None) -> Bluep
     def load(order_id: str) -> dict[str, Any]:
         if not is_order_id(order_id):
             abort(404, description="There is no order with that number.")
-        add_log_fields(order_id=order_id)
+        bind(order_id=order_id)
         try:
             record, consumer_up = consumer.order(order_id), True
         except Unavailable:
