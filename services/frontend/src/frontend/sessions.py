@@ -11,9 +11,9 @@ from typing import Any
 from flask import session
 
 from frontend import cart
-from frontend.tracelinks import is_trace_id
 from lantern.catalog import Catalog
 from lantern.orders import is_order_id
+from lantern.traceids import is_trace_id
 
 _CART = "cart"
 _ORDERS = "orders"

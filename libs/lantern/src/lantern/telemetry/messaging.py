@@ -70,6 +70,17 @@ class _OtelSpan:
         self._span.set_attribute("error.type", type(exc).__name__)
 
 
+@contextmanager
+def _failures_recorded(span: trace.Span) -> Iterator[_OtelSpan]:
+    """The span as a MessageSpan; an exception escaping the block marks it failed, then goes on."""
+    wrapped = _OtelSpan(span)
+    try:
+        yield wrapped
+    except Exception as exc:
+        wrapped.record_failure(exc)
+        raise
+
+
 def _base_attributes(queue: str, operation: str, operation_type: str) -> dict[str, str]:
     return {
         "messaging.system": SYSTEM,
@@ -99,12 +110,8 @@ class OtelMessagingTracer:
             if context.is_valid:
                 header = xray_header(context.trace_id, context.span_id, context.trace_flags.sampled)
                 system_attributes["AWSTraceHeader"] = {"DataType": "String", "StringValue": header}
-            wrapped = _OtelSpan(span)
-            try:
+            with _failures_recorded(span) as wrapped:
                 yield wrapped
-            except Exception as exc:
-                wrapped.record_failure(exc)
-                raise
 
     @contextmanager
     def receive(self, queue: str) -> Iterator[MessageSpan]:
@@ -129,20 +136,18 @@ class OtelMessagingTracer:
         producer = trace.get_current_span(parent).get_span_context()
         attributes = _base_attributes(queue, "process", "process")
         attributes["messaging.message.id"] = str(message.get("MessageId", ""))
-        with self._tracer.start_as_current_span(
-            f"process {queue}",
-            context=parent,
-            kind=SpanKind.CONSUMER,
-            links=[Link(producer)] if producer.is_valid else None,
-            attributes=attributes,
-            record_exception=False,
-        ) as span:
-            wrapped = _OtelSpan(span)
-            try:
-                yield wrapped
-            except Exception as exc:
-                wrapped.record_failure(exc)
-                raise
+        with (
+            self._tracer.start_as_current_span(
+                f"process {queue}",
+                context=parent,
+                kind=SpanKind.CONSUMER,
+                links=[Link(producer)] if producer.is_valid else None,
+                attributes=attributes,
+                record_exception=False,
+            ) as span,
+            _failures_recorded(span) as wrapped,
+        ):
+            yield wrapped
 
 
 class NoopMessagingTracer:

@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
 from lantern.settings import SettingsError
+from lantern.traceids import xray_trace_id
 
 
 def _otlp_exporter(env: Mapping[str, str]) -> SpanExporter:
@@ -95,11 +96,6 @@ def current_trace_ids() -> tuple[str | None, str | None, str | None]:
         return None, None, None
     trace_id = format(context.trace_id, "032x")
     return trace_id, format(context.span_id, "016x"), xray_trace_id(trace_id)
-
-
-def xray_trace_id(trace_id_hex: str) -> str:
-    """The X-Ray spelling of a 128-bit trace id: ``1-<8 hex epoch>-<24 hex>``."""
-    return f"1-{trace_id_hex[:8]}-{trace_id_hex[8:]}"
 
 
 def xray_header(trace_id: int, span_id: int, sampled: bool) -> str:
