@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from gunicorn.glogging import Logger
 
 from lantern import logs, web
+from lantern.settings import LogSettings
 from lantern.telemetry.metrics import mark_process_dead, reset_multiproc_dir
 
 
@@ -17,11 +17,8 @@ class GunicornLogger(Logger):  # type: ignore[misc]
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        logs.configure_logging(
-            os.environ.get("OTEL_SERVICE_NAME", "lantern"),
-            os.environ.get("LOG_LEVEL", "info").upper(),
-            os.environ.get("LOG_FORMAT", "auto").lower(),
-        )
+        # The same settings each worker's telemetry reads, so the worker finds logging done.
+        logs.configure_logging(LogSettings.from_env("lantern"))
         for logger in (self.error_log, self.access_log):
             logger.handlers.clear()
             logger.propagate = True

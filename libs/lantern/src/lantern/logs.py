@@ -25,13 +25,17 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lantern.settings import LogSettings
 
 # Filled in by the telemetry setup: returns (trace_id, span_id, xray_trace_id) of the active span.
 TraceIds = tuple[str | None, str | None, str | None]
 TraceIdSource = Callable[[], TraceIds]
 _trace_ids: TraceIdSource = lambda: (None, None, None)  # noqa: E731
 _service = "lantern"
+_configured: LogSettings | None = None
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _context: ContextVar[Mapping[str, Any]] = ContextVar("lantern_log_context", default=_EMPTY)
@@ -139,16 +143,22 @@ class ConsoleFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> None:
-    """Route every logger (ours, gunicorn's, libraries') through one stdout handler."""
-    global _service
-    _service = service
-    use_json = fmt == "json" or (fmt == "auto" and not sys.stdout.isatty())
+def configure_logging(settings: LogSettings) -> None:
+    """Route every logger (ours, gunicorn's, libraries') through one stdout handler.
+
+    Once per process: the gunicorn master configures it, and a forked worker whose telemetry
+    asks again with the same settings finds it done.
+    """
+    global _service, _configured
+    if _configured == settings:
+        return
+    _configured, _service = settings, settings.service
+    use_json = settings.format == "json" or (settings.format == "auto" and not sys.stdout.isatty())
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter() if use_json else ConsoleFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(settings.level)
     # Libraries that chatter at INFO would drown the one-line-per-request rule.
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "aws_xray_sdk", "opentelemetry"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

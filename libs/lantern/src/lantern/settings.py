@@ -103,6 +103,26 @@ class AwsSettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """How a process logs; read by the gunicorn master and by each worker's telemetry alike."""
+
+    service: str
+    level: str
+    format: str
+
+    @classmethod
+    def from_env(cls, default_service: str, env: Mapping[str, str] | None = None) -> LogSettings:
+        env = os.environ if env is None else env
+        return cls(
+            service=env_str(env, "OTEL_SERVICE_NAME", default_service),
+            level=env_choice(
+                env, "LOG_LEVEL", "info", ("debug", "info", "warning", "error")
+            ).upper(),
+            format=env_choice(env, "LOG_FORMAT", "auto", LOG_FORMATS),
+        )
+
+
+@dataclass(frozen=True)
 class TelemetrySettings:
     """How a service reports. Trace exporters follow the standard ``OTEL_*`` variables."""
 
@@ -111,8 +131,7 @@ class TelemetrySettings:
     statsd_host: str | None
     statsd_port: int
     statsd_prefix: str
-    log_level: str
-    log_format: str
+    logging: LogSettings
     xray_daemon_address: str
     xray_sampling_rate: float
 
@@ -136,10 +155,7 @@ class TelemetrySettings:
             else env_str(env, "STATSD_HOST", "127.0.0.1"),
             statsd_port=env_int(env, "STATSD_PORT", 8125, low=1, high=65535),
             statsd_prefix=env_str(env, "STATSD_PREFIX", default_service),
-            log_level=env_choice(
-                env, "LOG_LEVEL", "info", ("debug", "info", "warning", "error")
-            ).upper(),
-            log_format=env_choice(env, "LOG_FORMAT", "auto", LOG_FORMATS),
+            logging=LogSettings.from_env(default_service, env),
             xray_daemon_address=env_str(env, "AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000"),
             xray_sampling_rate=env_float(env, "XRAY_SAMPLING_RATE", 1.0, low=0.0, high=1.0),
         )

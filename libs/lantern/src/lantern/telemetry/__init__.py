@@ -43,7 +43,7 @@ class Telemetry:
 
 
 def init_telemetry(settings: TelemetrySettings) -> Telemetry:
-    logs.configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    logs.configure_logging(settings.logging)
     statsd = SafeStatsd(settings.statsd_host, settings.statsd_port, settings.statsd_prefix)
     provider = None
     messaging: MessagingTracer = NoopMessagingTracer()
