@@ -12,28 +12,18 @@ import hashlib
 import json
 import re
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lantern.table import KEY, TTL_ATTRIBUTE, idempotency_key
+from producer.ports import STALE_CLAIM_SECONDS, Claim, Clock
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
-STALE_CLAIM_SECONDS = 30
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The outcome of claiming a key: ours to send, or a previous request's result."""
-
-    order_id: str
-    replayed: bool
-    state: str  # "pending" or "sent"
-    same_request: bool
+__all__ = ["KEY_PATTERN", "STALE_CLAIM_SECONDS", "Claim", "IdempotencyStore", "fingerprint"]
 
 
 def fingerprint(payload: Any) -> str:
@@ -42,11 +32,17 @@ def fingerprint(payload: Any) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_seconds: int) -> None:
-        self._db, self._table, self._ttl = dynamodb, table, ttl_seconds
+    def __init__(
+        self, dynamodb: DynamoDBClient, table: str, ttl_seconds: int, clock: Clock = time.time
+    ) -> None:
+        self._db, self._table, self._ttl, self._clock = dynamodb, table, ttl_seconds, clock
+
+    def check(self) -> None:
+        """Readiness: the table answers."""
+        self._db.describe_table(TableName=self._table)
 
     def claim(self, key: str, order_id: str, print_: str) -> Claim:
-        now = int(time.time())
+        now = int(self._clock())
         item = {
             **idempotency_key(key),
             "order_id": {"S": order_id},
@@ -89,13 +85,16 @@ class IdempotencyStore:
             same_request=found["fingerprint"]["S"] == print_,
         )
 
-    def mark_sent(self, key: str) -> None:
+    def mark_sent(self, key: str, order_id: str) -> None:
+        """Mark our claim sent. Conditional on the order id: a sender whose stale claim was taken
+        over must not mark the new owner's claim sent (nor recreate a claim that was deleted)."""
         self._db.update_item(
             TableName=self._table,
             Key=idempotency_key(key),
             UpdateExpression="SET #state = :sent",
+            ConditionExpression="order_id = :id",
             ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":sent": {"S": "sent"}},
+            ExpressionAttributeValues={":sent": {"S": "sent"}, ":id": {"S": order_id}},
         )
 
     def release(self, key: str, order_id: str) -> None:
@@ -107,5 +106,5 @@ class IdempotencyStore:
                 ConditionExpression="order_id = :id",
                 ExpressionAttributeValues={":id": {"S": order_id}},
             )
-        except ClientError:
+        except (BotoCoreError, ClientError):
             pass  # the claim goes stale and is taken over after STALE_CLAIM_SECONDS

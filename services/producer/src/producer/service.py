@@ -10,9 +10,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lantern.catalog import Catalog
 from lantern.logs import get_logger
 from lantern.orders import Order, OrderRejected, build_order
-from producer.idempotency import KEY_PATTERN, IdempotencyStore, fingerprint
+from producer.idempotency import KEY_PATTERN, fingerprint
+from producer.ports import IdempotencyClaims, Queue
 from producer.signals import ProducerSignals
-from producer.sqs import OrderQueue
 
 log = get_logger(__name__)
 AWS_ERRORS = (BotoCoreError, ClientError)
@@ -33,8 +33,8 @@ class OrderService:
     def __init__(
         self,
         catalog: Catalog,
-        queue: OrderQueue,
-        idempotency: IdempotencyStore,
+        queue: Queue,
+        idempotency: IdempotencyClaims,
         signals: ProducerSignals,
     ) -> None:
         self.catalog, self._queue = catalog, queue
@@ -69,13 +69,19 @@ class OrderService:
         try:
             self._send(order)
         except QueueUnavailable:
-            self._idempotency.release(key, order.order_id)
+            self._release(key, order.order_id)
             raise
         try:
-            self._idempotency.mark_sent(key)
+            self._idempotency.mark_sent(key, order.order_id)
         except AWS_ERRORS:
             log.warning("idempotency claim not marked sent", exc_info=True)
         return Placed(order.order_id, replayed=False, total_cents=order.total_cents)
+
+    def _release(self, key: str, order_id: str) -> None:
+        try:
+            self._idempotency.release(key, order_id)
+        except AWS_ERRORS:
+            pass  # the claim goes stale and is taken over; the client still gets its 503
 
     def _replay(self, order_id: str, state: str, same_request: bool) -> Placed:
         if not same_request:

@@ -10,7 +10,7 @@ from lantern.telemetry.statsd import SafeStatsd
 
 class ProducerSignals:
     def __init__(self, registry: CollectorRegistry, statsd: SafeStatsd) -> None:
-        self._statsd = statsd
+        self.registry, self._statsd = registry, statsd
         self._accepted = Counter(
             "orders_accepted", "Orders validated and enqueued to SQS.", registry=registry
         )

@@ -1,0 +1,46 @@
+"""The producer's composition root: per-process setup and the real AWS adapters.
+
+Call :func:`bootstrap` once per process (after the gunicorn fork): it starts telemetry, loads the
+scenario flags, and builds the SQS and DynamoDB adapters from settings.
+:func:`producer.app.create_app` only wires what it is given; given nothing, it asks this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+
+from lantern.aws import dynamodb_client, sqs_client
+from lantern.catalog import Catalog, load_catalog
+from lantern.flags import init_scenarios
+from lantern.telemetry import Telemetry, init_telemetry
+from producer.idempotency import IdempotencyStore
+from producer.ports import IdempotencyClaims, Queue
+from producer.settings import SERVICE, ProducerSettings
+from producer.signals import ProducerSignals
+from producer.sqs import OrderQueue
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    telemetry: Telemetry
+    signals: ProducerSignals
+    queue: Queue
+    idempotency: IdempotencyClaims
+    catalog: Catalog
+
+
+def bootstrap(settings: ProducerSettings) -> Dependencies:
+    """This process's telemetry, metrics, flags and real adapters."""
+    telemetry = init_telemetry(settings.telemetry)
+    scenarios = init_scenarios(SERVICE, settings.flag_file)
+    # The queue times its sends into these signals, so they exist before the app does.
+    signals = ProducerSignals(CollectorRegistry(), telemetry.statsd)
+    queue = OrderQueue(
+        sqs_client(settings.aws), settings.aws, telemetry.messaging, signals, scenarios
+    )
+    idempotency = IdempotencyStore(
+        dynamodb_client(settings.aws), settings.aws.table_name, settings.idempotency_ttl_seconds
+    )
+    return Dependencies(telemetry, signals, queue, idempotency, load_catalog())
