@@ -1,0 +1,130 @@
+"""Idempotency states, the same cases against the in-memory fake and the real DynamoDB store
+(on a moto server), both driven by a fake clock: no sleeping."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
+
+from lantern.table import create_table_request
+from producer.fakes import FakeIdempotencyStore
+from producer.idempotency import STALE_CLAIM_SECONDS, IdempotencyStore
+from producer.ports import IdempotencyClaims
+
+TTL = 3600
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def dynamodb() -> Iterator[Any]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url=f"http://{host}:{port}",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    server.stop()
+
+
+Store = tuple[IdempotencyClaims, Clock]
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def make_store(request: pytest.FixtureRequest) -> Callable[[], Store]:
+    def build() -> Store:
+        clock = Clock()
+        if request.param == "fake":
+            return FakeIdempotencyStore(TTL, clock), clock
+        client = request.getfixturevalue("dynamodb")
+        table = f"orders-{uuid.uuid4().hex[:8]}"
+        client.create_table(**create_table_request(table))
+        return IdempotencyStore(client, table, TTL, clock), clock
+
+    return build
+
+
+def test_a_first_claim_is_ours_and_pending(make_store: Callable[[], Store]) -> None:
+    store, _ = make_store()
+    claim = store.claim("k", "ord-1", "fp")
+    assert (claim.order_id, claim.replayed, claim.state) == ("ord-1", False, "pending")
+
+
+def test_a_second_claim_sees_the_first_pending_then_sent(make_store: Callable[[], Store]) -> None:
+    store, _ = make_store()
+    store.claim("k", "ord-1", "fp")
+    pending = store.claim("k", "ord-2", "fp")
+    assert (pending.order_id, pending.replayed, pending.state, pending.same_request) == (
+        "ord-1",
+        True,
+        "pending",
+        True,
+    )
+    store.mark_sent("k", "ord-1")
+    sent = store.claim("k", "ord-3", "fp")
+    assert (sent.order_id, sent.state) == ("ord-1", "sent")
+
+
+def test_another_body_is_not_the_same_request(make_store: Callable[[], Store]) -> None:
+    store, _ = make_store()
+    store.claim("k", "ord-1", "fp")
+    assert store.claim("k", "ord-2", "other").same_request is False
+
+
+def test_a_stale_pending_claim_is_taken_over(make_store: Callable[[], Store]) -> None:
+    store, clock = make_store()
+    store.claim("k", "ord-1", "fp")
+    clock.now += STALE_CLAIM_SECONDS
+    assert store.claim("k", "ord-2", "fp").order_id == "ord-1"  # not stale yet
+    clock.now += 1
+    taken = store.claim("k", "ord-2", "fp")
+    assert (taken.order_id, taken.replayed) == ("ord-2", False)
+
+
+def test_a_sent_claim_is_never_stale_but_expires_after_the_ttl(
+    make_store: Callable[[], Store],
+) -> None:
+    store, clock = make_store()
+    store.claim("k", "ord-1", "fp")
+    store.mark_sent("k", "ord-1")
+    clock.now += TTL
+    assert store.claim("k", "ord-2", "fp").order_id == "ord-1"
+    clock.now += 1
+    assert store.claim("k", "ord-2", "fp").replayed is False
+
+
+def test_release_frees_only_the_releasers_claim(make_store: Callable[[], Store]) -> None:
+    store, _ = make_store()
+    store.claim("k", "ord-1", "fp")
+    store.release("k", "ord-other")
+    assert store.claim("k", "ord-2", "fp").order_id == "ord-1"
+    store.release("k", "ord-1")
+    assert store.claim("k", "ord-2", "fp").replayed is False
+
+
+def test_a_taken_over_sender_cannot_mark_the_new_claim_sent(
+    make_store: Callable[[], Store],
+) -> None:
+    store, clock = make_store()
+    store.claim("k", "ord-1", "fp")
+    clock.now += STALE_CLAIM_SECONDS + 1
+    store.claim("k", "ord-2", "fp")
+    with pytest.raises(ClientError):
+        store.mark_sent("k", "ord-1")
+    assert store.claim("k", "ord-3", "fp").state == "pending"
