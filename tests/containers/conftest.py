@@ -19,13 +19,33 @@ import yaml
 from tests.containers.engine import ROOT, Engine, EngineMissing, find_client
 from tests.deploy.support import K8S, render
 
-# Each image and the Dockerfile and context it is built from, as compose builds them.
-IMAGES = {
-    "producer": (ROOT / "services/producer/Dockerfile", ROOT),
-    "consumer": (ROOT / "services/consumer/Dockerfile", ROOT),
-    "frontend": (ROOT / "services/frontend/Dockerfile", ROOT),
-    "load": (ROOT / "deploy/load/Dockerfile", ROOT / "deploy/load"),
-}
+# The images, each built as docker-compose.yml's service of the same name builds it.
+IMAGES = ("producer", "consumer", "frontend", "provision", "load")
+
+
+@dataclass(frozen=True)
+class Build:
+    """One compose service's ``build:``: Dockerfile, context, arguments and target stage."""
+
+    dockerfile: Path
+    context: Path
+    args: dict[str, str]
+    target: str | None
+
+    @classmethod
+    def of(cls, compose: dict[str, Any], service: str) -> Build:
+        build = compose["services"][service]["build"]
+        context = ROOT / build["context"]
+        args = {}
+        for item in build.get("args", []):
+            # A bare name passes the variable through from compose's environment; the tests
+            # set only PYTHON_IMAGE (python_base), and pass it themselves.
+            key, sep, value = str(item).partition("=")
+            if sep:
+                args[key] = value
+        # compose reads the Dockerfile's path relative to the context
+        dockerfile = context / build.get("dockerfile", "Dockerfile")
+        return cls(dockerfile, context, args, build.get("target"))
 
 
 @dataclass(frozen=True)
@@ -82,13 +102,15 @@ def python_base(engine: Engine) -> str:
 
 
 @pytest.fixture(scope="session")
-def images(engine: Engine, python_base: str) -> dict[str, Image]:
-    """Every image, built from its Dockerfile (tag ``lantern-shop/<name>:test``)."""
+def images(engine: Engine, python_base: str, compose: dict[str, Any]) -> dict[str, Image]:
+    """Every image, built as compose builds it (tag ``lantern-shop/<name>:test``)."""
     base_bytes = engine.size(python_base)
     built = {}
-    for name, (dockerfile, context) in IMAGES.items():
+    for name in IMAGES:
         tag = f"lantern-shop/{name}:test"
-        seconds = engine.build(tag, dockerfile, context, python_base)
+        build = Build.of(compose, name)
+        args = {**build.args, "PYTHON_IMAGE": python_base}
+        seconds = engine.build(tag, build.dockerfile, build.context, args, build.target)
         built[name] = Image(tag, seconds, engine.size(tag), base_bytes)
     FIGURES["python_base"] = python_base
     FIGURES["images"] = {

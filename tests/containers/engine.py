@@ -105,8 +105,15 @@ class Engine:
         path = f"{Path(self.client).parent}{os.pathsep}{os.environ.get('PATH', '')}"
         return {**os.environ, "DOCKER_BUILDKIT": "1", "COMPOSE_DOCKER_CLI_BUILD": "1", "PATH": path}
 
-    def build(self, tag: str, dockerfile: Path, context: Path, base: str) -> float:
-        """Build an image; return the seconds it took."""
+    def build(
+        self,
+        tag: str,
+        dockerfile: Path,
+        context: Path,
+        args: dict[str, str],
+        target: str | None = None,
+    ) -> float:
+        """Build an image with these build arguments (and target stage); return the seconds."""
         started = time.monotonic()
         completed = subprocess.run(
             [
@@ -119,8 +126,8 @@ class Engine:
                 tag,
                 "-f",
                 str(dockerfile),
-                "--build-arg",
-                f"PYTHON_IMAGE={base}",
+                *(arg for k, v in args.items() for arg in ("--build-arg", f"{k}={v}")),
+                *(["--target", target] if target else []),
                 str(context),
             ],
             capture_output=True,

@@ -102,7 +102,9 @@ def wait_healthy(container: Container) -> None:
 
 
 def test_provisioning_ran_and_every_service_is_healthy(project: ComposeProject) -> None:
-    provision = project.container("provision").inspect()["State"]
+    inspected = project.container("provision").inspect()
+    assert inspected["Config"]["Image"] == "lantern-shop/provision:0.1.0"  # its own image
+    provision = inspected["State"]
     assert provision["Status"] == "exited"
     assert provision["ExitCode"] == 0
     for service in LANTERN:

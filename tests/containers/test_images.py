@@ -1,10 +1,12 @@
-"""What each built image holds: its service's dependencies and no others, a non-root user, and for
-the load image a working ``hey``. Sizes over the base are reported (test-artifacts/containers.json).
+"""What each built image holds: its service's dependencies and no others, a non-root user, the
+command and probe of the one Dockerfile definition, and for the load image a working ``hey``.
+Sizes over the base are reported (test-artifacts/containers.json).
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -33,12 +35,51 @@ def test_each_service_image_installs_what_its_service_imports(
     engine.docker("run", "--rm", "-e", "LANTERN_DEV=1", images[service].tag, "python", "-c", check)
 
 
-@pytest.mark.parametrize("name", ["producer", "consumer", "frontend", "load"])
+@pytest.mark.parametrize("name", ["producer", "consumer", "frontend", "provision", "load"])
 def test_images_run_as_a_numeric_non_root_user(
     engine: Engine, images: dict[str, Image], name: str
 ) -> None:
     user = engine.docker("image", "inspect", "-f", "{{.Config.User}}", images[name].tag).strip()
     assert user == "10001:10001"
+
+
+def config(engine: Engine, image: Image) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(
+        engine.docker("image", "inspect", "-f", "{{json .Config}}", image.tag)
+    )
+    return found
+
+
+@pytest.mark.parametrize("name", ["producer", "consumer", "frontend", "provision"])
+def test_one_definition_runs_each_packages_own_command(
+    engine: Engine, images: dict[str, Image], name: str
+) -> None:
+    """Every image of services/Dockerfile runs ``lantern-run``: its package's console script;
+    a service image listens on its port and probes it, the provisioning job has neither."""
+    image = images[name]
+    settings = config(engine, image)
+    assert settings["Cmd"] == ["lantern-run"]
+    target = engine.docker("run", "--rm", "--entrypoint", "readlink", image.tag,
+                           "/app/.venv/bin/lantern-run").strip()  # fmt: skip
+    assert target == f"lantern-{name}"
+    if name == "provision":
+        assert not settings.get("ExposedPorts")
+        assert not settings.get("Healthcheck")
+        assert not [e for e in settings["Env"] if e.startswith("PORT=")]
+    else:
+        port = next(e.split("=", 1)[1] for e in settings["Env"] if e.startswith("PORT="))
+        assert list(settings["ExposedPorts"]) == [f"{port}/tcp"]
+        assert settings["Healthcheck"]["Test"][0] == "CMD"
+
+
+def test_provisioning_lives_in_its_own_image_only(engine: Engine, images: dict[str, Image]) -> None:
+    """The provision tool is a workspace package of its own: no service image carries it."""
+    for service in sorted(CARRIES_AWS_SDK):
+        assert installed(engine, images[service], ("provision",)) == [], service
+    assert installed(engine, images["provision"], ("provision", "boto3")) == [
+        "provision",
+        "boto3",
+    ]
 
 
 def test_the_load_image_has_hey_and_its_driver(engine: Engine, images: dict[str, Image]) -> None:

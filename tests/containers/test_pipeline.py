@@ -109,7 +109,7 @@ def shop(
     moto_port: int,
 ) -> Iterator[ContainerShop]:
     endpoint = f"http://127.0.0.1:{moto_port}"
-    provision(engine, images["consumer"], compose, endpoint)
+    provision(engine, images["provision"], compose, endpoint)
     ports = {service: free_port() for service in SERVICES}
     with OtlpReceiver() as otlp:
         addresses = {

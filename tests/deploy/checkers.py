@@ -33,9 +33,7 @@ HADOLINT_CONFIG = ROOT / ".hadolint.yaml"
 CHECKOV_CONFIG = ROOT / ".checkov.yaml"
 CHECKOV_REQUIREMENTS = ROOT / ".checkov-requirements.txt"
 DOCKERFILES = (
-    "services/producer/Dockerfile",
-    "services/consumer/Dockerfile",
-    "services/frontend/Dockerfile",
+    "services/Dockerfile",  # every Python image: the services and the provisioning job
     "deploy/load/Dockerfile",
 )
 MIN_REASON_CHARS = 20

@@ -45,12 +45,22 @@ def one_shot(service: dict[str, Any]) -> bool:
 def component(service: dict[str, Any]) -> str | None:
     """Which Lantern source a compose service runs (None: a third-party image)."""
     build = service.get("build") or {}
-    dockerfile = str(build.get("dockerfile", "")) if isinstance(build, dict) else ""
-    if match := re.match(r"services/(\w+)/Dockerfile", dockerfile):
-        return match.group(1)
-    if isinstance(build, dict) and build.get("context") == "deploy/load":
+    if not isinstance(build, dict):
+        return None
+    if build.get("dockerfile") == "services/Dockerfile":  # the one for every Python image
+        args = dict(str(a).partition("=")[::2] for a in build.get("args", []))
+        return args.get("SERVICE") or None
+    if build.get("context") == "deploy/load":
         return "load"
     return None
+
+
+def env_problem(component: str, name: str) -> str | None:
+    """Why ``name`` is not a variable the component reads; provisioning is a tool of its own
+    (tools/provision), on top of the shared library."""
+    if component == "provision":
+        return None if name in provision_defaults() else env_name_problem("lantern", name)
+    return env_name_problem(component, name)
 
 
 def compose_problems(data: dict[str, Any]) -> list[str]:
@@ -85,7 +95,7 @@ def compose_problems(data: dict[str, Any]) -> list[str]:
             if not any(str(t).startswith("/tmp") for t in svc.get("tmpfs", [])):
                 problems.append(f"{name}: no tmpfs /tmp for a read-only root")
             for var in svc.get("environment") or {}:
-                if problem := env_name_problem(component(svc) or "", var):
+                if problem := env_problem(component(svc) or "", var):
                     problems.append(f"{name}: {problem}")
     return problems
 
@@ -184,6 +194,10 @@ def test_compose_checks_catch_mistakes() -> None:
 
 def test_lantern_services_wait_for_provisioning_and_each_other() -> None:
     services = compose()["services"]
+    # provisioning is its own image (the job target of the one Dockerfile), run as it is built
+    assert component(services["provision"]) == "provision"
+    assert services["provision"]["build"]["target"] == "job"
+    assert "command" not in services["provision"]
     for name in ("producer", "consumer"):
         assert (
             services[name]["depends_on"]["provision"]["condition"]
@@ -550,8 +564,8 @@ def elasticmq_queues(text: str) -> dict[str, dict[str, str]]:
 
 
 def provision_defaults() -> dict[str, int]:
-    """ORDERS_* defaults of ``python -m lantern.provision``, read from its source."""
-    source = (ROOT / "libs/lantern/src/lantern/provision.py").read_text()
+    """The variables ``lantern-provision`` reads and their defaults, from its source."""
+    source = (ROOT / "tools/provision/src/provision/__init__.py").read_text()
     defaults = {}
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "env_int":

@@ -17,7 +17,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 docker=${DOCKER:-docker}
-official=${1:-$(sed -n 's/^ARG PYTHON_IMAGE=//p' "$root/services/producer/Dockerfile" | head -n 1)}
+official=${1:-$(sed -n 's/^ARG PYTHON_IMAGE=//p' "$root/services/Dockerfile" | head -n 1)}
 suite=${official##*-}                      # python:3.13.13-slim-trixie -> trixie
 standin="lantern-standin/python:${suite}-slim"
 log() { echo "python-base: $*" >&2; }

@@ -192,8 +192,8 @@ class Stack:
         return self.endpoint
 
     def provision(self, max_receive_count: int = 5, visibility_seconds: int = 30) -> str:
-        from lantern.provision import provision
         from lantern.settings import AwsSettings
+        from provision import provision
 
         for key, value in _DUMMY_CREDENTIALS.items():
             os.environ.setdefault(key, value)

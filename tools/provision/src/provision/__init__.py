@@ -1,9 +1,11 @@
 """Create the queue, its dead-letter queue and the table, idempotently.
 
-Used by ``make run``, the tests and the compose/kind init jobs. On real AWS these resources are
-created by the workshop's CLI steps instead (see docs/workshop.md); the shapes match.
+Used by ``make run``, the tests and the compose/kind init jobs (the ``lantern-shop/provision``
+image). On real AWS these resources are created by the workshop's CLI steps instead (see
+docs/workshop.md); the shapes match. A tool of the workspace, not part of the shared library:
+no service image carries it.
 
-    python -m lantern.provision
+    lantern-provision        (or python -m provision)
 """
 
 from __future__ import annotations
@@ -82,7 +84,3 @@ def main() -> int:
             continue
         print(json.dumps({"event": "provisioned", "queue_url": url, "table": settings.table_name}))
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
