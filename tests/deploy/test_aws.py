@@ -15,6 +15,7 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
+from lantern import table
 from lantern.settings import AwsSettings
 from tests.deploy.support import K8S, ROOT, by_kind, load_yaml, python_files
 
@@ -155,9 +156,11 @@ def test_producer_writes_only_idempotency_records() -> None:
     assert item_writes
     for s in item_writes:
         condition = s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-        assert condition == ["idempotency#*"]
+        assert condition == [f"{table.IDEMPOTENCY_PREFIX}*"]
+    # The producer's keys come from lantern.table, which puts the prefix the condition relies on.
+    assert table.idempotency_key("k")[table.KEY]["S"] == f"{table.IDEMPOTENCY_PREFIX}k"
     source = (ROOT / "services/producer/src/producer/idempotency.py").read_text()
-    assert 'f"idempotency#{key}"' in source  # the key prefix the condition relies on
+    assert "idempotency_key(" in source
 
 
 def test_keda_and_collector_policies_cover_their_jobs() -> None:
