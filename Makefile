@@ -29,16 +29,23 @@ fmt: install ## format and auto-fix
 test: lint ## lint, type-check, then every test (unit, integration, e2e, manifests)
 	$(UV) run --frozen pytest
 
-# Load: hey against a running shop (make run, compose, or any base URL). Override e.g.
+# Load: hey against a running shop (make run, compose, or any base URL); fulfilled orders are
+# counted in the orders table, by the run's order ids. Override e.g.
 #   make load DURATION=60s CONCURRENCY=50 RATE=5 PRODUCER_URL=http://shop.example:8081
+# and, for the table, AWS_ENDPOINT_URL / AWS_REGION / ORDERS_TABLE_NAME (default: make run's).
 DURATION ?= 20s
 CONCURRENCY ?= 20
 RATE ?= 0
 PRODUCER_URL ?= http://127.0.0.1:8081
-CONSUMER_URL ?= http://127.0.0.1:8082
 FRONTEND_URL ?= http://127.0.0.1:8080
 LOAD_ARGS = --duration $(DURATION) --concurrency $(CONCURRENCY) --rate $(RATE) \
-	--producer $(PRODUCER_URL) --consumer $(CONSUMER_URL) --frontend $(FRONTEND_URL)
+	--producer $(PRODUCER_URL) --frontend $(FRONTEND_URL)
+AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
+AWS_REGION ?= us-east-1
+AWS_ACCESS_KEY_ID ?= lantern-local
+AWS_SECRET_ACCESS_KEY ?= lantern-local
+LOAD_ENV = AWS_ENDPOINT_URL=$(AWS_ENDPOINT_URL) AWS_REGION=$(AWS_REGION) \
+	AWS_ACCESS_KEY_ID=$(AWS_ACCESS_KEY_ID) AWS_SECRET_ACCESS_KEY=$(AWS_SECRET_ACCESS_KEY)
 
 soak: install ## fault soak: 1,500 orders, consumer SIGKILLed 3 times, AWS away 5 s (in make test too)
 	$(UV) run --frozen pytest -m soak -s -q
@@ -49,14 +56,14 @@ bench: install ## benchmarks, peers side by side: prints ratios, writes bench/re
 deploy-check: install ## validate Dockerfiles, compose, manifests and alert rules (static checks)
 	$(UV) run --frozen pytest tests/deploy -q
 
-load: install ## hey the order API and the storefront; prints req/s, p50/p99, accepted vs fulfilled
-	$(UV) run --frozen python -m devstack.load all $(LOAD_ARGS)
+load: install ## hey the order API and the storefront; prints req/s, p50/p99, accepted vs fulfilled (by order id)
+	$(LOAD_ENV) $(UV) run --frozen python -m devstack.load all $(LOAD_ARGS)
 
-load-orders: install ## hey POST /orders only, then wait until accepted orders are fulfilled
-	$(UV) run --frozen python -m devstack.load orders $(LOAD_ARGS)
+load-orders: install ## hey POST /orders only, then count the run's orders in the table by id
+	$(LOAD_ENV) $(UV) run --frozen python -m devstack.load orders $(LOAD_ARGS)
 
 load-shop: install ## hey the storefront's home and product pages
-	$(UV) run --frozen python -m devstack.load shop $(LOAD_ARGS)
+	$(LOAD_ENV) $(UV) run --frozen python -m devstack.load shop $(LOAD_ARGS)
 
 flags: install ## list the scenario switches of the running shop (make run)
 	@$(UV) run --frozen python -m devstack.flags

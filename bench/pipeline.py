@@ -18,13 +18,14 @@ from botocore.exceptions import ClientError
 
 from bench.harness import QUIET, aws_settings, names, process_tree_rss, stack
 from devstack import ServiceProcess, Stack
-from devstack.load import run_hey, scrape
+from devstack.load import count_run, run_hey
 from lantern.catalog import load_catalog
 from lantern.envelope import decode_order, encode_order
 from lantern.orders import build_order
 
+CUSTOMER = "Bench Shopper"
 ORDER = {
-    "customer": {"name": "Bench Shopper", "email": "bench@example.com"},
+    "customer": {"name": CUSTOMER, "email": "bench@example.com"},
     "items": [{"sku": "LNT-001", "quantity": 1}, {"sku": "LNT-006", "quantity": 2}],
 }
 
@@ -139,9 +140,13 @@ def consumer_vs_boto3(
     shop.config.env.update({"CONSUMER_CONCURRENCY": str(concurrency), "CONSUMER_WAIT_SECONDS": "1"})
     try:
         shop.start_service("consumer")
-        metrics = f"{shop.config.url('consumer')}/metrics"
-        fulfilled = 'orders_processed_total{outcome="fulfilled"}'
-        _wait_count(lambda: int(scrape(metrics).get(fulfilled, 0)), messages, 300)
+        # Fulfilment is counted in the table, by distinct order id, not from a counter.
+        dynamodb = _client("dynamodb", endpoint)
+
+        def fulfilled() -> int:
+            return len(count_run(dynamodb, settings.table_name, CUSTOMER).fulfilled)
+
+        _wait_count(fulfilled, messages, 300)
         ours = _drain_rate(_scan(endpoint, settings.table_name))
     finally:
         shop.stop()

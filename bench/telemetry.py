@@ -21,12 +21,11 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import free_port, names
+from devstack.load import run_hey
 
 ORDER = {
     "customer": {"name": "Bench Shopper", "email": "bench@example.com"},
@@ -140,16 +140,14 @@ def process_tree_cpu_seconds(pid: int) -> float:
 
 
 def _measure_hey(url: str, concurrency: int, seconds: float) -> Measurement:
-    argv = [HEY, "-z", f"{seconds:g}s", "-c", str(concurrency), "-m", "POST"]
-    argv += ["-T", "application/json", "-d", json.dumps(ORDER), f"{url}/orders"]
-    output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    # hey exits 0 whatever the answers were: the status code section is the truth.
-    total = re.search(r"Total:\s+([\d.]+) secs", output)
-    statuses = {code: int(n) for code, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", output)}
-    if "Error distribution:" in output:
-        errors = re.findall(r"\[(\d+)\]\s+", output.split("Error distribution:")[-1])
-        statuses["error"] = sum(int(n) for n in errors)
-    return Measurement(statuses.get("202", 0), statuses, float(total[1]) if total else seconds)
+    with tempfile.TemporaryDirectory() as scratch:
+        body = Path(scratch) / "order.json"
+        body.write_text(json.dumps(ORDER))
+        result = run_hey(f"{url}/orders", f"{seconds:g}s", concurrency, 0, body)
+    statuses = {str(code): n for code, n in result.statuses.items()}
+    if result.errors:
+        statuses["error"] = sum(result.errors.values())
+    return Measurement(statuses.get("202", 0), statuses, result.total_seconds or seconds)
 
 
 def _post(url: str) -> str:

@@ -1,15 +1,24 @@
-"""`make load`: hey drives the order API and the summary compares accepted with fulfilled."""
+"""`make load`: hey drives the order API; the run's orders are counted in the table by id.
+
+Against a real shop on the moto endpoint: a clean run reconciles (fulfilled == accepted == the
+run's records), and a tampered store (one record of the run deleted, one stray record carrying
+the run's tag) is reported as missing 1 / extra 1 with a non-zero exit.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
 from devstack.load import parse_hey
+from lantern.table import order_key
 from tests.conftest import ShopFactory
+from tests.support.shop import Shop, order_payload
 
 HEY_OUTPUT = """
 Summary:
@@ -48,36 +57,87 @@ def test_hey_summary_is_read_including_failures() -> None:
     assert result.total == 825
 
 
-def test_load_orders_reports_accepted_equal_to_fulfilled(shop_factory: ShopFactory) -> None:
-    assert shutil.which("hey"), "hey is required: apt-get install hey"
-    shop = shop_factory()
+def load_env(shop: Shop) -> dict[str, str]:
+    """The driver finds the table as the services do: the standard AWS variables."""
+    return {
+        **os.environ,
+        "AWS_ENDPOINT_URL": shop.stack.config.endpoint_url,
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "lantern-local",
+        "AWS_SECRET_ACCESS_KEY": "lantern-local",
+        "ORDERS_TABLE_NAME": shop.table_name,
+    }
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devstack.load",
-            "orders",
-            "--duration",
-            "3s",
-            "--concurrency",
-            "4",
-            "--producer",
-            shop.producer,
-            "--consumer",
-            shop.consumer,
-            "--drain-patience",
-            "15",
-        ],
+
+def run_driver(shop: Shop, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "devstack.load", *args, "--drain-patience", "15"],
         capture_output=True,
         text=True,
         timeout=90,
+        env=load_env(shop),
         check=False,
     )
 
+
+def verdict(output: str) -> dict[str, Any]:
+    """The last line, ``accepted N   fulfilled N   failed N   missing N   extra N   OK``."""
+    words = output.strip().splitlines()[-1].split()
+    counts: dict[str, Any] = {words[i]: int(words[i + 1]) for i in range(0, len(words) - 1, 2)}
+    counts["verdict"] = words[-1]
+    return counts
+
+
+def run_records(shop: Shop, run_tag: str) -> list[dict[str, Any]]:
+    return [o for o in shop.stored_orders() if o["customer_name"]["S"] == run_tag]
+
+
+def test_load_orders_counts_the_runs_fulfilled_orders_by_id(shop_factory: ShopFactory) -> None:
+    assert shutil.which("hey"), "hey is required: apt-get install hey"
+    shop = shop_factory()
+    shop.place()  # an order of another run: must not be counted
+
+    result = run_driver(
+        shop, "orders", "--duration", "3s", "--concurrency", "4", "--producer", shop.producer
+    )
+
     assert result.returncode == 0, result.stdout + result.stderr
-    verdict = result.stdout.strip().splitlines()[-1].split()
-    accepted, fulfilled = int(verdict[1]), int(verdict[3])
-    assert accepted > 0
-    assert accepted == fulfilled == len(shop.stored_orders())
-    assert verdict[-1] == "OK"
+    counts = verdict(result.stdout)
+    assert counts["accepted"] > 0
+    assert counts["accepted"] == counts["fulfilled"] == len(shop.stored_orders()) - 1
+    assert (counts["failed"], counts["missing"], counts["extra"]) == (0, 0, 0)
+    assert counts["verdict"] == "OK"
+
+
+def test_a_lost_and_a_stray_order_of_the_run_are_reported(shop_factory: ShopFactory) -> None:
+    shop = shop_factory()
+    run_tag = "Load run tampered"
+    placed = [shop.place(order_payload(name=run_tag)) for _ in range(3)]
+    for order_id in placed:
+        shop.wait_fulfilled(order_id)
+    dynamodb = shop.client("dynamodb")
+
+    dynamodb.delete_item(TableName=shop.table_name, Key=order_key(placed[0]))
+    lost = run_driver(shop, "recount", "--run-tag", run_tag, "--accepted", "3")
+    stray = dict(run_records(shop, run_tag)[0], pk={"S": "ord_stray"}, order_id={"S": "ord_stray"})
+    dynamodb.put_item(TableName=shop.table_name, Item=stray)
+    doubled = run_driver(shop, "recount", "--run-tag", run_tag, "--accepted", "2")
+
+    assert lost.returncode == 1, lost.stdout + lost.stderr
+    assert verdict(lost.stdout) == {
+        "accepted": 3,
+        "fulfilled": 2,
+        "failed": 0,
+        "missing": 1,
+        "extra": 0,
+        "verdict": "MISMATCH",
+    }
+    assert doubled.returncode == 1, doubled.stdout + doubled.stderr
+    assert verdict(doubled.stdout) == {
+        "accepted": 2,
+        "fulfilled": 3,
+        "failed": 0,
+        "missing": 0,
+        "extra": 1,
+        "verdict": "MISMATCH",
+    }
