@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -10,15 +9,10 @@ from urllib.parse import urlsplit
 import devstack
 from devstack import ServiceProcess, Stack, StackConfig
 from lantern.settings import AwsSettings
+from tests.support.net import free_port
 
 # Quiet, comparable services: no StatsD agent, no span export unless a benchmark says otherwise.
 QUIET = {"STATSD_HOST": "none", "OTEL_TRACES_EXPORTER": "none", "LOG_LEVEL": "warning"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_moto() -> ServiceProcess:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import sys
 
-from bench.harness import QUIET, free_port, names, process_tree_rss, stack
+from bench.harness import QUIET, names, process_tree_rss, stack
 from devstack import ServiceProcess
 from devstack.load import run_hey
+from tests.support.net import free_port
 
 PRODUCT = "/products/LNT-003"
 

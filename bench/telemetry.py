@@ -40,8 +40,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench.harness import free_port, names
+from bench.harness import names
 from devstack.load import run_hey
+from tests.support.net import free_port
 
 ORDER = {
     "customer": {"name": "Bench Shopper", "email": "bench@example.com"},

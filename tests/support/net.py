@@ -1,4 +1,6 @@
-"""Loopback helpers: free ports and small JSON HTTP calls with the standard library."""
+"""Loopback helpers: free ports and small JSON HTTP calls with the standard library.
+
+The benchmarks (``bench/``) use the same ``free_port``."""
 
 from __future__ import annotations
 
