@@ -186,7 +186,7 @@ def namespace_problems(objects: Objects, namespace: str) -> list[str]:
 def component_of(container: dict[str, Any]) -> str | None:
     """Which Lantern source a container runs, from its image name (None: third-party)."""
     image = container.get("image", "")
-    for name in ("frontend", "producer", "consumer", "load"):
+    for name in ("frontend", "producer", "consumer", "provision", "load"):
         if f"lantern-shop/{name}:" in image:
             return name
     return None

@@ -150,12 +150,15 @@ def python_files(*roots: Path) -> Iterator[Path]:
 
 
 def service_sources(component: str) -> list[Path]:
-    """The source a container runs: the shared library plus the service (or the load tool)."""
+    """The source a container runs: the shared library plus the service or tool (or the load
+    script)."""
     lantern = ROOT / "libs" / "lantern" / "src"
     if component == "load":
         return [DEPLOY / "load" / "loadtest.py"]
     if component == "lantern":
         return [lantern]
+    if component == "provision":
+        return [lantern, ROOT / "tools" / "provision" / "src"]
     return [lantern, ROOT / "services" / component / "src"]
 
 
