@@ -32,7 +32,8 @@ test: lint ## lint, type-check, then every test (unit, integration, e2e, manifes
 # Load: hey against a running shop (make run, compose, or any base URL); fulfilled orders are
 # counted in the orders table, by the run's order ids. Override e.g.
 #   make load DURATION=60s CONCURRENCY=50 RATE=5 PRODUCER_URL=http://shop.example:8081
-# and, for the table, AWS_ENDPOINT_URL / AWS_REGION / ORDERS_TABLE_NAME (default: make run's).
+# and, for the table, AWS_ENDPOINT_URL / AWS_REGION / ORDERS_TABLE_NAME (default: make run's
+# endpoint; compose's DynamoDB Local: AWS_ENDPOINT_URL=http://127.0.0.1:8000; AWS: AWS_ENDPOINT_URL=).
 DURATION ?= 20s
 CONCURRENCY ?= 20
 RATE ?= 0
@@ -42,10 +43,12 @@ LOAD_ARGS = --duration $(DURATION) --concurrency $(CONCURRENCY) --rate $(RATE) \
 	--producer $(PRODUCER_URL) --frontend $(FRONTEND_URL)
 AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
 AWS_REGION ?= us-east-1
-AWS_ACCESS_KEY_ID ?= lantern-local
-AWS_SECRET_ACCESS_KEY ?= lantern-local
-LOAD_ENV = AWS_ENDPOINT_URL=$(AWS_ENDPOINT_URL) AWS_REGION=$(AWS_REGION) \
-	AWS_ACCESS_KEY_ID=$(AWS_ACCESS_KEY_ID) AWS_SECRET_ACCESS_KEY=$(AWS_SECRET_ACCESS_KEY)
+LOAD_ENV = AWS_ENDPOINT_URL=$(AWS_ENDPOINT_URL) AWS_REGION=$(AWS_REGION)
+# An emulator takes any credentials; against AWS yours (profile, role) are used unchanged.
+ifneq ($(AWS_ENDPOINT_URL),)
+LOAD_ENV += AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-lantern-local} \
+	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-lantern-local}
+endif
 
 soak: install ## fault soak: 1,500 orders, consumer SIGKILLed 3 times, AWS away 5 s (in make test too)
 	$(UV) run --frozen pytest -m soak -s -q
