@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 import pytest
 
 from lantern.catalog import load_catalog
 from lantern.envelope import PoisonMessage, decode_order, encode_order
-from lantern.orders import Order, OrderRejected, build_order, is_order_id
+from lantern.orders import (
+    Order,
+    OrderRecord,
+    OrderRejected,
+    build_order,
+    is_email,
+    is_order_id,
+)
 
 CATALOG = load_catalog()
 
@@ -95,3 +104,66 @@ def test_order_from_json_rejects_a_foreign_id() -> None:
     data["order_id"] = "idempotency#abc"
     with pytest.raises(ValueError, match="not an order id"):
         Order.from_json(data)
+
+
+def _record(**changes: Any) -> OrderRecord:
+    order = build_order(payload(), CATALOG, order_id="ord_" + "a" * 32)
+    record = OrderRecord.of(
+        order,
+        "fulfilled",
+        message_id="msg-1",
+        trace_id="ab" * 16,
+        recorded_at=order.accepted_at + 1,
+    )
+    return dataclasses.replace(record, **changes)
+
+
+def test_an_order_record_round_trips_through_its_json() -> None:
+    record = _record()
+
+    data = record.to_json()
+
+    assert OrderRecord.from_json(data) == record
+    assert data["total_cents"] == record.total_cents
+    assert "email" not in json.dumps(data)  # the record never carries the customer's email
+    assert record.pipeline_seconds == pytest.approx(1.0)
+
+
+def test_a_record_without_a_trace_id_has_none_in_its_json() -> None:
+    data = _record(trace_id=None).to_json()
+
+    assert "trace_id" not in data
+    assert OrderRecord.from_json(data).trace_id is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("status", "queued"), ("order_id", "42"), ("lines", "[]"), ("accepted_at", "soon")],
+)
+def test_a_malformed_record_is_refused(key: str, value: object) -> None:
+    data = {**_record().to_json(), key: value}
+
+    with pytest.raises((KeyError, TypeError, ValueError)):
+        OrderRecord.from_json(data)
+
+
+def test_a_line_quantity_must_be_an_integer() -> None:
+    data = _record().to_json()
+    data["lines"][0]["quantity"] = True
+
+    with pytest.raises(TypeError):
+        OrderRecord.from_json(data)
+
+
+@pytest.mark.parametrize(
+    ("email", "ok"),
+    [
+        ("ada@example.com", True),
+        ("ada@example", False),
+        ("a b@example.com", False),
+        ("x" * 65 + "@example.com", False),
+        ("ada@" + "e" * 250 + ".com", False),
+    ],
+)
+def test_one_email_shape_for_every_service(email: str, ok: bool) -> None:
+    assert is_email(email) is ok

@@ -19,6 +19,7 @@ from werkzeug.test import TestResponse
 from frontend.app import create_app
 from frontend.clients import Placed, Unavailable
 from frontend.settings import FrontendSettings
+from lantern.orders import OrderRecord
 
 SECRET = "test-secret-key-that-is-long-enough"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -57,12 +58,13 @@ class InMemoryProducer:
 
 class InMemoryConsumer:
     def __init__(self) -> None:
-        self.records: dict[str, dict[str, Any]] = {}
+        self.records: dict[str, dict[str, Any]] = {}  # order id -> the consumer API's JSON
         self.recent_items: list[dict[str, Any]] = []
         self.metrics = ""
 
-    def order(self, order_id: str) -> dict[str, Any] | None:
-        return self.records.get(order_id)
+    def order(self, order_id: str) -> OrderRecord | None:
+        record = self.records.get(order_id)
+        return None if record is None else OrderRecord.from_json(record)
 
     def recent(self) -> list[dict[str, Any]]:
         return self.recent_items

@@ -28,6 +28,7 @@ def fulfilled(order_id: str = ORDER_ID, **extra: Any) -> dict[str, Any]:
         "total_cents": 11900,
         "accepted_at": 1_700_000_000.0,
         "recorded_at": 1_700_000_000.25,
+        "message_id": "msg-1",
         "trace_id": TRACE_ID,
         **extra,
     }

@@ -126,6 +126,7 @@ def test_a_script_in_an_order_record_is_rendered_as_text(
         "total_cents": 4900,
         "accepted_at": 1.0,
         "recorded_at": 2.0,
+        "message_id": "msg-1",
         "trace_id": '"><script>alert(3)</script>',
     }
 

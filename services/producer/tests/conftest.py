@@ -9,33 +9,13 @@ from flask import Flask
 from prometheus_client import CollectorRegistry
 
 from lantern.catalog import load_catalog
-from lantern.settings import TelemetrySettings
-from lantern.telemetry import Telemetry
-from lantern.telemetry.messaging import NoopMessagingTracer
 from lantern.telemetry.statsd import SafeStatsd
 from producer.app import create_app
 from producer.fakes import FakeIdempotencyStore, FakeQueue
 from producer.service import OrderService
 from producer.settings import SERVICE, ProducerSettings
 from producer.signals import ProducerSignals
-
-ENV = {"TRACING_MODE": "off", "STATSD_HOST": "none", "LOG_FORMAT": "json"}
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def quiet_telemetry() -> Telemetry:
-    settings = TelemetrySettings.from_env(SERVICE, ENV)
-    return Telemetry(settings, SafeStatsd(None, 8125, SERVICE), NoopMessagingTracer())
+from tests.support.units import ENV, FakeClock, quiet_telemetry
 
 
 def payload(**overrides: Any) -> dict[str, Any]:
@@ -77,7 +57,11 @@ def service(
 def app(queue: FakeQueue, store: FakeIdempotencyStore, signals: ProducerSignals) -> Flask:
     settings = ProducerSettings.from_env(ENV)
     built = create_app(
-        settings, queue=queue, idempotency=store, telemetry=quiet_telemetry(), signals=signals
+        settings,
+        queue=queue,
+        idempotency=store,
+        telemetry=quiet_telemetry(SERVICE),
+        signals=signals,
     )
     built.config["TESTING"] = True
     return built

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from producer.fakes import FakeIdempotencyStore, FakeQueue, endpoint_down
+from lantern.aws import endpoint_down
+from producer.fakes import FakeIdempotencyStore, FakeQueue
 
 
 def test_an_order_is_accepted_with_202_and_its_id(app: Flask, queue: FakeQueue, body: Any) -> None:

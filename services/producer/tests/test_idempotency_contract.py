@@ -7,49 +7,31 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 from lantern.table import create_table_request
 from producer.fakes import FakeIdempotencyStore
 from producer.idempotency import STALE_CLAIM_SECONDS, IdempotencyStore
 from producer.ports import IdempotencyClaims
+from tests.support.units import FakeClock, moto_dynamodb, moto_endpoint
 
 TTL = 3600
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def dynamodb() -> Iterator[Any]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield boto3.client(
-        "dynamodb",
-        region_name="us-east-1",
-        endpoint_url=f"http://{host}:{port}",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    server.stop()
+    with moto_endpoint() as url:
+        yield moto_dynamodb(url)
 
 
-Store = tuple[IdempotencyClaims, Clock]
+Store = tuple[IdempotencyClaims, FakeClock]
 
 
 @pytest.fixture(params=["fake", "dynamodb"])
 def make_store(request: pytest.FixtureRequest) -> Callable[[], Store]:
     def build() -> Store:
-        clock = Clock()
+        clock = FakeClock()
         if request.param == "fake":
             return FakeIdempotencyStore(TTL, clock), clock
         client = request.getfixturevalue("dynamodb")

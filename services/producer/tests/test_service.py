@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from lantern.aws import client_error, endpoint_down
 from lantern.orders import OrderRejected
-from producer.fakes import FakeIdempotencyStore, FakeQueue, client_error, endpoint_down
+from producer.fakes import FakeIdempotencyStore, FakeQueue
 from producer.service import OrderService, QueueUnavailable
 
 

@@ -8,10 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
@@ -26,27 +22,18 @@ from producer.fakes import FakeIdempotencyStore
 from producer.settings import SERVICE, ProducerSettings
 from producer.signals import ProducerSignals
 from producer.sqs import OrderQueue
+from tests.support.units import in_memory_spans, moto_endpoint
 
 
 @pytest.fixture(scope="module")
 def exporter() -> InMemorySpanExporter:
-    """An in-memory exporter on the global provider (installed here unless a test set one)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    memory = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    return memory
+    return in_memory_spans()
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_endpoint() as url:
+        yield url
 
 
 def test_an_order_is_one_trace_with_a_producer_span_whose_context_travels(

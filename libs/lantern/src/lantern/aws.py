@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from lantern.settings import AwsSettings
 
@@ -51,3 +52,13 @@ def queue_url(client: SQSClient, settings: AwsSettings, name: str | None = None)
     if name is None and settings.queue_url:
         return settings.queue_url
     return client.get_queue_url(QueueName=name or settings.queue_name)["QueueUrl"]
+
+
+def client_error(code: str, operation: str) -> ClientError:
+    """The error botocore raises when AWS answers ``code`` (for the services' in-memory fakes)."""
+    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
+
+
+def endpoint_down(url: str = "http://127.0.0.1:1") -> EndpointConnectionError:
+    """The error botocore raises when nothing answers at the endpoint."""
+    return EndpointConnectionError(endpoint_url=url)

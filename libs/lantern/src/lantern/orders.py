@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
 from lantern.catalog import Catalog
 
@@ -34,6 +35,28 @@ class OrderRejected(ValueError):
         self.status = status
 
 
+class PricedLine(Protocol):
+    @property
+    def quantity(self) -> int: ...
+
+    @property
+    def total_cents(self) -> int: ...
+
+
+class LineTotals:
+    """The totals of anything made of priced ``lines``: an order, its record, a cart."""
+
+    lines: Sequence[PricedLine]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.total_cents for line in self.lines)
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
 @dataclass(frozen=True)
 class Customer:
     name: str
@@ -53,33 +76,17 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
-class Order:
+class Order(LineTotals):
     order_id: str
     customer: Customer
     lines: tuple[OrderLine, ...]
     accepted_at: float = field(default_factory=time.time)
 
-    @property
-    def total_cents(self) -> int:
-        return sum(line.total_cents for line in self.lines)
-
-    @property
-    def item_count(self) -> int:
-        return sum(line.quantity for line in self.lines)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "order_id": self.order_id,
             "customer": {"name": self.customer.name, "email": self.customer.email},
-            "lines": [
-                {
-                    "sku": line.sku,
-                    "name": line.name,
-                    "quantity": line.quantity,
-                    "unit_price_cents": line.unit_price_cents,
-                }
-                for line in self.lines
-            ],
+            "lines": lines_to_json(self.lines),
             "total_cents": self.total_cents,
             "accepted_at": self.accepted_at,
         }
@@ -91,17 +98,113 @@ class Order:
         return cls(
             order_id=_checked_order_id(data["order_id"]),
             customer=Customer(name=str(customer["name"]), email=str(customer["email"])),
-            lines=tuple(
-                OrderLine(
-                    sku=str(line["sku"]),
-                    name=str(line["name"]),
-                    quantity=int(line["quantity"]),
-                    unit_price_cents=int(line["unit_price_cents"]),
-                )
-                for line in data["lines"]
-            ),
+            lines=lines_from_json(data["lines"]),
             accepted_at=float(data["accepted_at"]),
         )
+
+
+RECORDED_STATUSES = ("fulfilled", "failed")
+
+
+@dataclass(frozen=True)
+class OrderRecord(LineTotals):
+    """An order as the consumer recorded it: what the table holds, the consumer's API returns
+    and the storefront's order page shows. The customer's email is not part of it."""
+
+    order_id: str
+    status: str  # one of RECORDED_STATUSES
+    customer_name: str
+    lines: tuple[OrderLine, ...]
+    accepted_at: float
+    recorded_at: float
+    message_id: str
+    trace_id: str | None = None
+
+    @classmethod
+    def of(
+        cls, order: Order, status: str, *, message_id: str, trace_id: str | None, recorded_at: float
+    ) -> OrderRecord:
+        return cls(
+            order_id=order.order_id,
+            status=_checked_status(status),
+            customer_name=order.customer.name,
+            lines=order.lines,
+            accepted_at=order.accepted_at,
+            recorded_at=recorded_at,
+            message_id=message_id,
+            trace_id=trace_id,
+        )
+
+    @property
+    def pipeline_seconds(self) -> float:
+        """From the producer's acceptance to the consumer's write."""
+        return self.recorded_at - self.accepted_at
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "order_id": self.order_id,
+            "status": self.status,
+            "customer_name": self.customer_name,
+            "lines": lines_to_json(self.lines),
+            "total_cents": self.total_cents,
+            "accepted_at": self.accepted_at,
+            "recorded_at": self.recorded_at,
+            "message_id": self.message_id,
+        }
+        if self.trace_id:
+            data["trace_id"] = self.trace_id
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> OrderRecord:
+        """Rebuild a record from :meth:`to_json` output; raises KeyError/TypeError/ValueError."""
+        trace_id = data.get("trace_id")
+        return cls(
+            order_id=_checked_order_id(data["order_id"]),
+            status=_checked_status(data["status"]),
+            customer_name=str(data["customer_name"]),
+            lines=lines_from_json(data["lines"]),
+            accepted_at=float(data["accepted_at"]),
+            recorded_at=float(data["recorded_at"]),
+            message_id=str(data["message_id"]),
+            trace_id=str(trace_id) if trace_id else None,
+        )
+
+
+def lines_to_json(lines: tuple[OrderLine, ...]) -> list[dict[str, Any]]:
+    return [asdict(line) for line in lines]
+
+
+def lines_from_json(raw: object) -> tuple[OrderLine, ...]:
+    """Order lines from their JSON form; raises KeyError/TypeError/ValueError."""
+    if not isinstance(raw, list):
+        raise TypeError("lines must be a list")
+    return tuple(
+        OrderLine(
+            sku=str(line["sku"]),
+            name=str(line["name"]),
+            quantity=_strict_int(line["quantity"]),
+            unit_price_cents=_strict_int(line["unit_price_cents"]),
+        )
+        for line in raw
+    )
+
+
+def _strict_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"not an integer: {value!r}")
+    return int(value)
+
+
+def _checked_status(value: object) -> str:
+    if value not in RECORDED_STATUSES:
+        raise ValueError(f"not a recorded status: {value!r}")
+    return str(value)
+
+
+def is_email(value: str) -> bool:
+    """The shape every service accepts as an email address (see ``_EMAIL``)."""
+    return len(value) <= MAX_EMAIL_CHARS and bool(_EMAIL.match(value))
 
 
 def new_order_id() -> str:
@@ -134,7 +237,7 @@ def _parse_customer(payload: dict[str, Any]) -> Customer:
     email = _require(customer, "email", str, "customer.").strip()
     if not name or len(name) > MAX_NAME_CHARS:
         raise OrderRejected("invalid_name", f"customer.name must be 1-{MAX_NAME_CHARS} characters")
-    if len(email) > MAX_EMAIL_CHARS or not _EMAIL.match(email):
+    if not is_email(email):
         raise OrderRejected("invalid_email", "customer.email is not an email address")
     return Customer(name=name, email=email)
 

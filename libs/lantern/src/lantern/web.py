@@ -141,6 +141,11 @@ def _register_request_telemetry(app: Flask) -> None:
             )
         return response
 
+    @app.teardown_request
+    def _end(_: BaseException | None) -> None:
+        # Nor does a request leave its fields behind for whatever the thread runs next.
+        new_context()
+
 
 def _register_probes(app: Flask) -> None:
     @app.get("/healthz")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from consumer.ports import Store
 from consumer.processing import RecentOrders
-from consumer.store import OrderStore
 from consumer.worker import QueueDepthPoller
 from lantern.logs import bind
 from lantern.orders import is_order_id
 from lantern.web import json_error
 
 
-def create_blueprint(store: OrderStore, depth: QueueDepthPoller, recent: RecentOrders) -> Blueprint:
+def create_blueprint(store: Store, depth: QueueDepthPoller, recent: RecentOrders) -> Blueprint:
     api = Blueprint("orders", __name__)
 
     @api.get("/orders/recent")
@@ -26,7 +26,7 @@ def create_blueprint(store: OrderStore, depth: QueueDepthPoller, recent: RecentO
         record = store.get(order_id) if is_order_id(order_id) else None
         if record is None:
             return json_error(404, "not_found", "no fulfilled or failed order with this id (yet)")
-        return jsonify(record)
+        return jsonify(record.to_json())
 
     @api.get("/queues")
     def queues() -> Response:

@@ -9,16 +9,16 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from consumer.ports import Message, Store
 from consumer.signals import ConsumerSignals
-from consumer.store import OrderStore
 from lantern.envelope import PoisonMessage, decode_order
-from lantern.logs import current_trace_ids, get_logger
+from lantern.logs import bind, context_fields, current_trace_ids, get_logger, log_context
 from lantern.orders import Order
-from lantern.telemetry.messaging import MessagingTracer
+from lantern.telemetry.messaging import MessageSpan, MessagingTracer
 
 log = get_logger("consumer.orders")
 
@@ -34,11 +34,11 @@ REDELIVERED = Outcome("redelivered", settled=True)
 FAILED = Outcome("failed", settled=False)
 
 
-def receive_count(message: Mapping[str, Any]) -> int:
+def receive_count(message: Message) -> int:
     return int((message.get("Attributes") or {}).get("ApproximateReceiveCount", "1"))
 
 
-def message_age_seconds(message: Mapping[str, Any], now: float) -> float | None:
+def message_age_seconds(message: Message, now: float) -> float | None:
     sent_ms = (message.get("Attributes") or {}).get("SentTimestamp")
     return max(0.0, now - int(sent_ms) / 1000.0) if sent_ms else None
 
@@ -62,7 +62,7 @@ class RecentOrders:
 class OrderProcessor:
     def __init__(
         self,
-        store: OrderStore,
+        store: Store,
         messaging: MessagingTracer,
         signals: ConsumerSignals,
         queue_name: str,
@@ -74,54 +74,53 @@ class OrderProcessor:
         self._queue, self._work, self._max_receive = queue_name, work, max_receive_count
         self.recent = recent or RecentOrders()
 
-    def handle(self, message: Mapping[str, Any]) -> Outcome:
+    def handle(self, message: Message) -> Outcome:
         started = time.perf_counter()
         age = message_age_seconds(message, time.time())
         if age is not None:
             self._signals.message_age(age)
-        fields: dict[str, Any] = {
-            "message_id": message.get("MessageId"),
-            "receive_count": receive_count(message),
-            "age_ms": None if age is None else round(age * 1000, 1),
-        }
         self._signals.in_flight(1)
         try:
-            with self._messaging.process(self._queue, message) as span:
-                outcome = self._process(message, span, fields)
+            with (
+                log_context(
+                    message_id=message.get("MessageId"),
+                    receive_count=receive_count(message),
+                    age_ms=None if age is None else round(age * 1000, 1),
+                ),
+                self._messaging.process(self._queue, message) as span,
+            ):
+                outcome = self._process(message, span)
                 elapsed = time.perf_counter() - started
                 span.set_attribute("lantern.outcome", outcome.name)
                 # Logged inside the span so the line carries the order's trace id.
-                level = logging.WARNING if outcome is FAILED else logging.INFO
-                self.recent.add(
-                    {
-                        "order_id": fields.get("order_id"),
-                        "outcome": outcome.name,
-                        "trace_id": current_trace_ids()[0],
-                        "processed_at": time.time(),
-                        "duration_ms": round(elapsed * 1000, 2),
-                    }
-                )
-                log.log(
-                    level,
-                    "order processed",
-                    outcome=outcome.name,
-                    duration_ms=round(elapsed * 1000, 2),
-                    **fields,
-                )
+                self._report(outcome, elapsed)
         finally:
             self._signals.in_flight(-1)
         self._signals.processed(outcome.name, elapsed)
         return outcome
 
-    def _process(self, message: Mapping[str, Any], span: Any, fields: dict[str, Any]) -> Outcome:
+    def _report(self, outcome: Outcome, elapsed: float) -> None:
+        duration_ms = round(elapsed * 1000, 2)
+        self.recent.add(
+            {
+                "order_id": context_fields().get("order_id"),
+                "outcome": outcome.name,
+                "trace_id": current_trace_ids()[0],
+                "processed_at": time.time(),
+                "duration_ms": duration_ms,
+            }
+        )
+        level = logging.WARNING if outcome is FAILED else logging.INFO
+        log.log(level, "order processed", outcome=outcome.name, duration_ms=duration_ms)
+
+    def _process(self, message: Message, span: MessageSpan) -> Outcome:
         try:
             order = decode_order(message.get("Body", ""))
         except PoisonMessage as exc:
             span.record_failure(exc)
-            fields["reason"] = "poison"
-            fields["error"] = str(exc)[:200]
+            bind(reason="poison", error=str(exc)[:200])
             return FAILED
-        fields["order_id"] = order.order_id
+        bind(order_id=order.order_id)
         span.set_attribute("lantern.order.id", order.order_id)
         trace_id = current_trace_ids()[0]
         try:
@@ -131,15 +130,12 @@ class OrderProcessor:
             )
         except Exception as exc:  # noqa: BLE001 - any failure leaves the message for redelivery
             span.record_failure(exc)
-            fields["reason"] = type(exc).__name__
-            fields["error"] = str(exc)[:200]
+            bind(reason=type(exc).__name__, error=str(exc)[:200])
             self._record_final_failure(order, message, trace_id)
             return FAILED
         return FULFILLED if first else REDELIVERED
 
-    def _record_final_failure(
-        self, order: Order, message: Mapping[str, Any], trace_id: str | None
-    ) -> None:
+    def _record_final_failure(self, order: Order, message: Message, trace_id: str | None) -> None:
         """On the last attempt before the DLQ, leave a ``failed`` record the shop can show."""
         limit = self._max_receive()
         if limit is None or receive_count(message) < limit:

@@ -14,7 +14,7 @@ AGE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.
 
 class ConsumerSignals:
     def __init__(self, registry: CollectorRegistry, statsd: SafeStatsd) -> None:
-        self._statsd = statsd
+        self.registry, self._statsd = registry, statsd
         self._processed = Counter(
             "orders_processed",
             "Order messages handled, by outcome: fulfilled (first time), redelivered "

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from consumer.ports import Message
 from lantern.aws import queue_url
 from lantern.envelope import TRACE_ATTRIBUTES
 from lantern.settings import AwsSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-Message = Mapping[str, Any]
 
 
 class OrderMessages:

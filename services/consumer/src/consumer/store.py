@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from lantern.orders import Order
+from consumer.ports import Clock
+from lantern.orders import Order, OrderRecord, lines_from_json, lines_to_json
 from lantern.table import KEY, order_key
 
 if TYPE_CHECKING:
@@ -17,8 +18,8 @@ if TYPE_CHECKING:
 
 
 class OrderStore:
-    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
-        self._db, self._table = dynamodb, table
+    def __init__(self, dynamodb: DynamoDBClient, table: str, clock: Clock = time.time) -> None:
+        self._db, self._table, self._clock = dynamodb, table, clock
 
     def record(self, order: Order, status: str, *, message_id: str, trace_id: str | None) -> bool:
         """Write the order's outcome; False when it was already fulfilled (a redelivery).
@@ -26,23 +27,13 @@ class OrderStore:
         The condition makes fulfilment exactly-once: a redelivered message finds the record and
         writes nothing. A ``failed`` record may still be superseded, e.g. after a DLQ redrive.
         """
-        item: dict[str, Any] = {
-            **order_key(order.order_id),
-            "order_id": {"S": order.order_id},
-            "status": {"S": status},
-            "customer_name": {"S": order.customer.name},
-            "lines": {"S": json.dumps([asdict(line) for line in order.lines])},
-            "total_cents": {"N": str(order.total_cents)},
-            "accepted_at": {"N": repr(order.accepted_at)},
-            "recorded_at": {"N": repr(time.time())},
-            "message_id": {"S": message_id},
-        }
-        if trace_id:
-            item["trace_id"] = {"S": trace_id}
+        record = OrderRecord.of(
+            order, status, message_id=message_id, trace_id=trace_id, recorded_at=self._clock()
+        )
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item=item,
+                Item=to_item(record),
                 ConditionExpression=f"attribute_not_exists({KEY}) OR #status = :failed",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":failed": {"S": "failed"}},
@@ -53,24 +44,41 @@ class OrderStore:
             raise
         return True
 
-    def get(self, order_id: str) -> dict[str, Any] | None:
+    def get(self, order_id: str) -> OrderRecord | None:
         item = self._db.get_item(TableName=self._table, Key=order_key(order_id)).get("Item")
-        if item is None:
-            return None
-        record: dict[str, Any] = {
-            "order_id": item["order_id"]["S"],
-            "status": item["status"]["S"],
-            "customer_name": item["customer_name"]["S"],
-            "lines": json.loads(item["lines"]["S"]),
-            "total_cents": int(item["total_cents"]["N"]),
-            "accepted_at": float(item["accepted_at"]["N"]),
-            "recorded_at": float(item["recorded_at"]["N"]),
-            "message_id": item["message_id"]["S"],
-        }
-        if "trace_id" in item:
-            record["trace_id"] = item["trace_id"]["S"]
-        return record
+        return None if item is None else from_item(item)
 
     def check(self) -> None:
         """Readiness: the table answers."""
         self._db.describe_table(TableName=self._table)
+
+
+def to_item(record: OrderRecord) -> dict[str, Any]:
+    """The table's attributes for a record (names and types are part of the table's contract)."""
+    item: dict[str, Any] = {
+        **order_key(record.order_id),
+        "order_id": {"S": record.order_id},
+        "status": {"S": record.status},
+        "customer_name": {"S": record.customer_name},
+        "lines": {"S": json.dumps(lines_to_json(record.lines))},
+        "total_cents": {"N": str(record.total_cents)},
+        "accepted_at": {"N": repr(record.accepted_at)},
+        "recorded_at": {"N": repr(record.recorded_at)},
+        "message_id": {"S": record.message_id},
+    }
+    if record.trace_id:
+        item["trace_id"] = {"S": record.trace_id}
+    return item
+
+
+def from_item(item: Mapping[str, Any]) -> OrderRecord:
+    return OrderRecord(
+        order_id=item["order_id"]["S"],
+        status=item["status"]["S"],
+        customer_name=item["customer_name"]["S"],
+        lines=lines_from_json(json.loads(item["lines"]["S"])),
+        accepted_at=float(item["accepted_at"]["N"]),
+        recorded_at=float(item["recorded_at"]["N"]),
+        message_id=item["message_id"]["S"],
+        trace_id=item["trace_id"]["S"] if "trace_id" in item else None,
+    )

@@ -16,9 +16,9 @@ import time
 from botocore.exceptions import BotoCoreError, ClientError
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from consumer.ports import Clock, Message, Messages
 from consumer.processing import OrderProcessor, Outcome, receive_count
 from consumer.signals import ConsumerSignals
-from consumer.sqs import Message, OrderMessages
 from lantern.logs import get_logger
 from lantern.telemetry.messaging import MessagingTracer
 
@@ -28,17 +28,25 @@ MAX_RETRY_DELAY_SECONDS = 300
 
 
 class VisibilityKeeper:
-    """Extends the visibility timeout of in-flight messages before it runs out."""
+    """Extends the visibility timeout of in-flight messages before it runs out.
 
-    def __init__(self, messages: OrderMessages, visibility_seconds: int) -> None:
-        self._messages, self._visibility = messages, visibility_seconds
+    A message is extended once it has been hidden for half its timeout; sweeps run every quarter
+    timeout (at most every 5 s), so an extension lands between 1/2 and 3/4 of the timeout, and a
+    quarter of it is left as margin for a busy machine.
+    """
+
+    def __init__(
+        self, messages: Messages, visibility_seconds: int, clock: Clock = time.monotonic
+    ) -> None:
+        self._messages, self._visibility, self._clock = messages, visibility_seconds, clock
         self._held: dict[str, float] = {}  # receipt handle -> when it was last made invisible
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="visibility-keeper", daemon=True)
+        self.extended = 0  # messages extended so far (a message extended twice counts twice)
 
     def hold(self, handles: list[str]) -> None:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             self._held.update(dict.fromkeys(handles, now))
 
@@ -53,25 +61,37 @@ class VisibilityKeeper:
     def stop(self) -> None:
         self._stop.set()
 
+    def sweep(self) -> list[str]:
+        """One pass: extend every message hidden for half its timeout or more; return them."""
+        cutoff = self._clock() - self._visibility / 2
+        with self._lock:
+            due = [handle for handle, since in self._held.items() if since <= cutoff]
+        if not due:
+            return []
+        try:
+            self._messages.change_visibility(due, self._visibility)
+        except AWS_ERRORS as exc:
+            log.warning("visibility not extended", error=str(exc), count=len(due))
+            return []
+        with self._lock:  # a handle released meanwhile stays released
+            now = self._clock()
+            for handle in due:
+                if handle in self._held:
+                    self._held[handle] = now
+        self.extended += len(due)
+        log.debug("visibility extended", count=len(due), seconds=self._visibility)
+        return due
+
     def _run(self) -> None:
-        interval = max(1.0, self._visibility / 3)
-        while not self._stop.wait(min(interval, 5.0)):
-            cutoff = time.monotonic() - self._visibility / 2
-            with self._lock:
-                due = [handle for handle, since in self._held.items() if since < cutoff]
-            if not due:
-                continue
-            try:
-                self._messages.change_visibility(due, self._visibility)
-                self.hold(due)
-            except AWS_ERRORS as exc:
-                log.warning("visibility not extended", error=str(exc))
+        interval = min(max(0.25, self._visibility / 4), 5.0)
+        while not self._stop.wait(interval):
+            self.sweep()
 
 
 class Worker:
     def __init__(
         self,
-        messages: OrderMessages,
+        messages: Messages,
         processor: OrderProcessor,
         messaging: MessagingTracer,
         *,
@@ -81,12 +101,13 @@ class Worker:
         wait_seconds: int,
         visibility_seconds: int,
         retry_base_seconds: float,
+        clock: Clock = time.monotonic,
     ) -> None:
         self._messages, self._processor = messages, processor
         self._messaging, self._queue = messaging, queue_name
         self._concurrency, self._batch, self._wait = concurrency, batch_size, wait_seconds
         self._visibility, self._retry_base = visibility_seconds, retry_base_seconds
-        self._keeper = VisibilityKeeper(messages, visibility_seconds)
+        self.keeper = VisibilityKeeper(messages, visibility_seconds, clock)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         # Batches being worked on. stop() waits for this to reach 0, and a batch only starts
@@ -97,7 +118,7 @@ class Worker:
     def start(self) -> None:
         if self._threads or self._concurrency == 0:
             return
-        self._keeper.start()
+        self.keeper.start()
         for index in range(self._concurrency):
             thread = threading.Thread(target=self._poll, name=f"poller-{index}", daemon=True)
             thread.start()
@@ -114,7 +135,7 @@ class Worker:
             self._stop.set()
             finished = self._idle.wait_for(lambda: self._busy == 0, timeout)
             unfinished = self._busy
-        self._keeper.stop()
+        self.keeper.stop()
         log.info("worker stopped", drained=finished, unfinished_batches=unfinished)
 
     def _poll(self) -> None:
@@ -171,12 +192,12 @@ class Worker:
 
     def process_batch(self, batch: list[Message]) -> None:
         handles = [m["ReceiptHandle"] for m in batch]
-        self._keeper.hold(handles)
+        self.keeper.hold(handles)
         try:
             results = [(message, self._processor.handle(message)) for message in batch]
             self._settle(results)
         finally:
-            self._keeper.release(handles)
+            self.keeper.release(handles)
 
     def _settle(self, results: list[tuple[Message, Outcome]]) -> None:
         done = [message for message, outcome in results if outcome.settled]
@@ -205,7 +226,7 @@ class QueueDepthPoller:
     """Samples queue depth for the orders queue and its DLQ at a modest interval."""
 
     def __init__(
-        self, messages: OrderMessages, signals: ConsumerSignals, queues: list[str], interval: float
+        self, messages: Messages, signals: ConsumerSignals, queues: list[str], interval: float
     ) -> None:
         self._messages, self._signals = messages, signals
         self._queues, self._interval = queues, interval

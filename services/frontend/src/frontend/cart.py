@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from lantern.catalog import Catalog, Product
-from lantern.orders import MAX_LINES, MAX_QUANTITY, MIN_QUANTITY
+from lantern.orders import MAX_LINES, MAX_QUANTITY, MIN_QUANTITY, LineTotals
 
 Change = Callable[[dict[str, int]], dict[str, int]]
 
@@ -30,16 +30,8 @@ class CartLine:
 
 
 @dataclass(frozen=True)
-class PricedCart:
+class PricedCart(LineTotals):
     lines: tuple[CartLine, ...]
-
-    @property
-    def total_cents(self) -> int:
-        return sum(line.total_cents for line in self.lines)
-
-    @property
-    def item_count(self) -> int:
-        return sum(line.quantity for line in self.lines)
 
     def __bool__(self) -> bool:
         return bool(self.lines)

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import requests
 
+from lantern.orders import OrderRecord
+
 CONNECT_TIMEOUT_SECONDS = 1.0
 
 
@@ -44,7 +46,7 @@ class OrderIntake(Protocol):
 class OrderStatus(Protocol):
     """What the order and pipeline pages need from the consumer."""
 
-    def order(self, order_id: str) -> dict[str, Any] | None: ...
+    def order(self, order_id: str) -> OrderRecord | None: ...
 
     def recent(self) -> list[dict[str, Any]]: ...
 
@@ -108,17 +110,20 @@ class ProducerClient(_Service):
 
 
 class ConsumerClient(_Service):
-    def order(self, order_id: str) -> dict[str, Any] | None:
+    def order(self, order_id: str) -> OrderRecord | None:
         """The processed order, or None while it is still queued."""
         response = self._request("GET", f"/orders/{order_id}")
         if response.status_code == 404:
             return None
         if response.status_code != 200:
             raise Unavailable(f"GET /orders/<id>: HTTP {response.status_code}")
-        record = _json(response)
-        if not isinstance(record, dict):
-            raise Unavailable("GET /orders/<id>: not a JSON object")
-        return record
+        data = _json(response)
+        try:
+            if not isinstance(data, dict):
+                raise TypeError("not a JSON object")
+            return OrderRecord.from_json(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Unavailable(f"GET /orders/<id>: not an order record ({exc})") from exc
 
     def recent(self) -> list[dict[str, Any]]:
         response = self._request("GET", "/orders/recent")

@@ -9,20 +9,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError, EndpointConnectionError
-
+from lantern.aws import client_error
 from lantern.orders import Order
 from producer.ports import STALE_CLAIM_SECONDS, Claim, Clock
-
-
-def client_error(code: str, operation: str) -> ClientError:
-    """The error botocore raises when AWS answers ``code``."""
-    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
-
-
-def endpoint_down(url: str = "http://127.0.0.1:1") -> EndpointConnectionError:
-    """The error botocore raises when nothing answers at the endpoint."""
-    return EndpointConnectionError(endpoint_url=url)
 
 
 class FakeQueue:

@@ -23,10 +23,9 @@ from frontend.signals import FrontendSignals
 from frontend.views import forms
 from lantern.catalog import Catalog
 from lantern.logs import bind, current_trace_ids
-from lantern.orders import MAX_EMAIL_CHARS, MAX_NAME_CHARS, OrderRejected, build_order
+from lantern.orders import MAX_NAME_CHARS, OrderRejected, build_order, is_email
 
 _CHECKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
-_EMAIL_SHAPE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 IN_PROGRESS_RETRIES = (0.2, 0.4, 0.8)  # waits while a twin request with our key finishes
 FIELD_OF_CODE = {"invalid_name": "name", "invalid_email": "email"}
 Rendered = tuple[str, int] | Response
@@ -53,7 +52,7 @@ def validate_customer(name: str, email: str) -> dict[str, str]:
         errors["name"] = f"Please use at most {MAX_NAME_CHARS} characters."
     if not email:
         errors["email"] = "Please enter your email address."
-    elif len(email) > MAX_EMAIL_CHARS or not _EMAIL_SHAPE.match(email):
+    elif not is_email(email):
         errors["email"] = "That does not look like an email address (like ada@example.com)."
     return errors
 

@@ -6,6 +6,7 @@ polls ``/api/orders/<id>`` and swaps in the status fragment that the same templa
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template
@@ -14,67 +15,60 @@ from frontend.clients import OrderStatus, Unavailable
 from frontend.sessions import placed_order
 from frontend.tracelinks import trace_url
 from lantern.logs import bind
-from lantern.orders import is_order_id
-
-TERMINAL = ("fulfilled", "failed")
-
-
-def _lines(raw: object) -> list[dict[str, Any]]:
-    if not isinstance(raw, list):
-        return []
-    lines = []
-    for line in raw:
-        if not isinstance(line, dict):
-            continue
-        quantity, unit = line.get("quantity"), line.get("unit_price_cents")
-        if not isinstance(quantity, int) or not isinstance(unit, int):
-            continue
-        lines.append(
-            {
-                "name": str(line.get("name", line.get("sku", "?"))),
-                "quantity": quantity,
-                "unit_price_cents": unit,
-                "total_cents": quantity * unit,
-            }
-        )
-    return lines
-
-
-def _number(record: dict[str, Any], key: str) -> float | None:
-    value = record.get(key)
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+from lantern.orders import OrderRecord, is_order_id
 
 
 def order_view(
     order_id: str,
-    record: dict[str, Any] | None,
+    record: OrderRecord | None,
     remembered: dict[str, Any] | None,
     *,
     consumer_up: bool,
     trace_template: str | None,
 ) -> dict[str, Any]:
     """Everything the order page shows, from the consumer's record or, until then, the session."""
-    record = record or {}
     remembered = remembered or {}
-    status = record.get("status") if record.get("status") in TERMINAL else "queued"
-    trace_id = record.get("trace_id") or remembered.get("trace")
-    accepted_at, recorded_at = _number(record, "accepted_at"), _number(record, "recorded_at")
-    took = None if accepted_at is None or recorded_at is None else recorded_at - accepted_at
-    lines = _lines(record.get("lines"))
+    if record is None:
+        trace_id = remembered.get("trace")
+        return {
+            **_common(order_id, "queued", consumer_up, remembered, trace_id, trace_template),
+            "customer_name": None,
+            "lines": [],
+            "item_count": remembered.get("items"),
+            "total_cents": remembered.get("total"),
+            "accepted_at": None,
+            "recorded_at": None,
+            "pipeline_seconds": None,
+        }
+    trace_id = record.trace_id or remembered.get("trace")
+    return {
+        **_common(order_id, record.status, consumer_up, remembered, trace_id, trace_template),
+        "customer_name": record.customer_name,
+        "lines": [{**asdict(line), "total_cents": line.total_cents} for line in record.lines],
+        "item_count": record.item_count,
+        "total_cents": record.total_cents,
+        "accepted_at": record.accepted_at,
+        "recorded_at": record.recorded_at,
+        "pipeline_seconds": record.pipeline_seconds,
+    }
+
+
+def _common(
+    order_id: str,
+    status: str,
+    consumer_up: bool,
+    remembered: dict[str, Any],
+    trace_id: object,
+    trace_template: str | None,
+) -> dict[str, Any]:
+    trace_id = trace_id if isinstance(trace_id, str) else None
     return {
         "order_id": order_id,
         "status": status,
         "consumer_up": consumer_up,
         "placed_here": bool(remembered),
-        "trace_id": trace_id if isinstance(trace_id, str) else None,
+        "trace_id": trace_id,
         "trace_url": trace_url(trace_template, trace_id),
-        "customer_name": str(record["customer_name"]) if "customer_name" in record else None,
-        "lines": lines,
-        "item_count": sum(line["quantity"] for line in lines) or remembered.get("items"),
-        "total_cents": record.get("total_cents", remembered.get("total")),
-        "accepted_at": accepted_at,
-        "recorded_at": recorded_at,
-        "pipeline_seconds": took,
     }
 
 

@@ -1,0 +1,103 @@
+"""Span shapes of processing, recorded by OpenTelemetry's in-memory exporter: the process span
+continues the producer's trace through the message attributes, and says how it ended."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from consumer.fakes import FakeMessages, FakeOrderStore
+from consumer.processing import OrderProcessor
+from consumer.signals import ConsumerSignals
+from lantern import logs
+from lantern.envelope import MessageAttributes
+from lantern.orders import Order
+from lantern.telemetry import tracing
+from lantern.telemetry.messaging import OtelMessagingTracer
+from tests.support.units import in_memory_spans
+
+
+@pytest.fixture(scope="module")
+def exporter() -> InMemorySpanExporter:
+    return in_memory_spans()
+
+
+@pytest.fixture(autouse=True)
+def trace_ids_from_otel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What init_telemetry does in otel mode: log lines and records read the active span."""
+    monkeypatch.setattr(logs, "_trace_ids", tracing.current_trace_ids)
+
+
+@pytest.fixture
+def traced(
+    store: FakeOrderStore, signals: ConsumerSignals, messages: FakeMessages, work: Any
+) -> OrderProcessor:
+    tracer = OtelMessagingTracer()
+    return OrderProcessor(store, tracer, signals, "orders", work, messages.max_receive_count)
+
+
+def sent(messages: FakeMessages, order: Order, exporter: InMemorySpanExporter) -> Any:
+    """Send as the producer does (its send span injects the context), return the send span."""
+    attributes: MessageAttributes = {}
+    with OtelMessagingTracer().send("orders", attributes, {}):
+        pass
+    messages.send_order(order, attributes)
+    (send,) = [span for span in exporter.get_finished_spans() if span.name == "send orders"]
+    return send
+
+
+def test_the_process_span_continues_the_senders_trace(
+    exporter: InMemorySpanExporter,
+    messages: FakeMessages,
+    traced: OrderProcessor,
+    store: FakeOrderStore,
+    make_order: Callable[..., Order],
+) -> None:
+    exporter.clear()
+    order = make_order()
+    send = sent(messages, order, exporter)
+    (message,) = messages.receive(1, 0, 30)
+
+    traced.handle(message)
+
+    (process,) = [span for span in exporter.get_finished_spans() if span.name == "process orders"]
+    assert process.kind == SpanKind.CONSUMER
+    assert process.context.trace_id == send.context.trace_id
+    assert process.parent is not None
+    assert process.parent.span_id == send.context.span_id
+    assert [link.context.span_id for link in process.links] == [send.context.span_id]
+    expected = {
+        "messaging.system": "aws_sqs",
+        "messaging.destination.name": "orders",
+        "messaging.operation.type": "process",
+        "messaging.message.id": message["MessageId"],
+        "lantern.order.id": order.order_id,
+        "lantern.outcome": "fulfilled",
+    }
+    assert {key: (process.attributes or {}).get(key) for key in expected} == expected
+    # The record keeps the trace id, so the order page can link to this very trace.
+    assert store.records[order.order_id].trace_id == f"{send.context.trace_id:032x}"
+
+
+def test_a_failed_attempt_is_an_error_span_with_the_exception(
+    exporter: InMemorySpanExporter,
+    messages: FakeMessages,
+    traced: OrderProcessor,
+    work: Any,
+    make_order: Callable[..., Order],
+) -> None:
+    exporter.clear()
+    sent(messages, make_order(), exporter)
+    work.failures.append(RuntimeError("the courier did not come"))
+
+    traced.handle(messages.receive(1, 0, 30)[0])
+
+    (process,) = [span for span in exporter.get_finished_spans() if span.name == "process orders"]
+    assert process.status.status_code == StatusCode.ERROR
+    assert (process.attributes or {})["lantern.outcome"] == "failed"
+    (event,) = [event for event in process.events if event.name == "exception"]
+    assert (event.attributes or {})["exception.message"] == "the courier did not come"

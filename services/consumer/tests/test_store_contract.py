@@ -1,0 +1,79 @@
+"""The order record's exactly-once write, the same cases against the in-memory fake and the real
+DynamoDB store (on a moto server)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from consumer.fakes import FakeOrderStore
+from consumer.ports import Store
+from consumer.store import OrderStore
+from lantern.orders import Order
+from lantern.table import create_table_request
+from tests.support.units import FakeClock, moto_dynamodb, moto_endpoint
+
+
+@pytest.fixture(scope="module")
+def dynamodb() -> Iterator[Any]:
+    with moto_endpoint() as url:
+        yield moto_dynamodb(url)
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def table(request: pytest.FixtureRequest, clock: FakeClock) -> Store:
+    if request.param == "fake":
+        return FakeOrderStore(clock=clock)
+    client = request.getfixturevalue("dynamodb")
+    name = f"orders-{uuid.uuid4().hex[:8]}"
+    client.create_table(**create_table_request(name))
+    return OrderStore(client, name, clock)
+
+
+def test_the_first_write_wins_and_a_redelivery_writes_nothing(
+    table: Store, clock: FakeClock, make_order: Callable[..., Order]
+) -> None:
+    order = make_order()
+
+    assert table.record(order, "fulfilled", message_id="m-1", trace_id="ab" * 16)
+    clock.advance(5)
+    assert not table.record(order, "fulfilled", message_id="m-2", trace_id=None)
+
+    record = table.get(order.order_id)
+    assert record is not None
+    assert (record.status, record.message_id, record.trace_id) == ("fulfilled", "m-1", "ab" * 16)
+    assert record.recorded_at == clock.now - 5
+    assert record.lines == order.lines
+    assert record.accepted_at == order.accepted_at
+
+
+def test_a_failed_record_is_superseded_by_a_later_success(
+    table: Store, make_order: Callable[..., Order]
+) -> None:
+    order = make_order()
+    assert table.record(order, "failed", message_id="m-1", trace_id=None)
+
+    assert table.record(order, "fulfilled", message_id="m-2", trace_id=None)
+
+    record = table.get(order.order_id)
+    assert record is not None
+    assert (record.status, record.message_id, record.trace_id) == ("fulfilled", "m-2", None)
+
+
+def test_a_fulfilled_record_is_never_turned_into_failed(
+    table: Store, make_order: Callable[..., Order]
+) -> None:
+    order = make_order()
+    table.record(order, "fulfilled", message_id="m-1", trace_id=None)
+
+    assert not table.record(order, "failed", message_id="m-2", trace_id=None)
+    record = table.get(order.order_id)
+    assert record is not None
+    assert record.status == "fulfilled"
+
+
+def test_an_unknown_order_is_none(table: Store) -> None:
+    assert table.get("ord_" + "0" * 32) is None

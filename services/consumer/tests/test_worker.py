@@ -1,0 +1,194 @@
+"""The worker's batch: settle, back off, keep long work hidden, and end on the DLQ when it must.
+
+The ``worker`` fixture hides messages for 30 s and backs off from 2 s; one fake clock drives the
+queue, the keeper and the store, so nothing here waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from consumer.fakes import FakeMessages, FakeOrderStore
+from consumer.worker import MAX_RETRY_DELAY_SECONDS, VisibilityKeeper, Worker
+from lantern.aws import endpoint_down
+from lantern.orders import Order
+from tests.support.units import FakeClock
+
+VISIBILITY = 30
+
+
+def failing_for(work: Any, name: str) -> None:
+    """Make the scripted work fail every order placed by ``name``."""
+
+    def during(order: Order) -> None:
+        if order.customer.name == name:
+            work.failures.append(RuntimeError("out of stock"))
+
+    work.during = during
+
+
+def attempts(count: int, worker: Worker, messages: FakeMessages, clock: FakeClock) -> None:
+    """Receive and work through the queue ``count`` times, each after any backoff has passed."""
+    for _ in range(count):
+        worker.process_batch(messages.receive(10, 0, VISIBILITY))
+        clock.advance(MAX_RETRY_DELAY_SECONDS)
+
+
+def test_a_batch_deletes_what_settled_and_hides_failures_for_a_backoff(
+    messages: FakeMessages, worker: Worker, work: Any, make_order: Callable[..., Order]
+) -> None:
+    good, bad = make_order("Ada"), make_order("Grace")
+    messages.send_order(good)
+    bad_id = messages.send_order(bad)
+    failing_for(work, "Grace")
+
+    batch = messages.receive(10, 0, VISIBILITY)
+    worker.process_batch(batch)
+
+    assert work.done == [good.order_id]
+    assert messages.depth("orders") == (0, 1)  # the good one deleted, the bad one hidden
+    (bad_handle,) = [m["ReceiptHandle"] for m in batch if m["MessageId"] == bad_id]
+    assert messages.visibility_changes[-1] == ((bad_handle,), 2)
+
+
+@pytest.mark.parametrize(
+    ("receives", "delay"), [(1, 2), (2, 4), (3, 8), (8, 256), (9, MAX_RETRY_DELAY_SECONDS)]
+)
+def test_the_backoff_doubles_per_receive_up_to_a_cap(
+    messages: FakeMessages,
+    worker: Worker,
+    work: Any,
+    clock: FakeClock,
+    make_order: Callable[..., Order],
+    receives: int,
+    delay: int,
+) -> None:
+    messages.max_receive = None  # no DLQ: watch the delay grow
+    messages.send_order(make_order("Grace"))
+    failing_for(work, "Grace")
+
+    attempts(receives, worker, messages, clock)
+
+    assert messages.visibility_changes[-1][1] == delay
+
+
+def test_an_order_that_always_fails_ends_on_the_dlq_recorded_as_failed(
+    messages: FakeMessages,
+    store: FakeOrderStore,
+    worker: Worker,
+    work: Any,
+    clock: FakeClock,
+    make_order: Callable[..., Order],
+) -> None:
+    order = make_order("Grace")
+    message_id = messages.send_order(order)
+    failing_for(work, "Grace")
+
+    attempts(6, worker, messages, clock)  # five receives, then the redrive policy takes it
+
+    assert messages.dead_letters == [message_id]
+    assert messages.depth("orders") == (0, 0)
+    assert messages.depth("orders-dlq") == (1, 0)
+    assert store.records[order.order_id].status == "failed"
+
+
+def test_a_lost_delete_means_one_redelivery_and_still_one_fulfilment(
+    messages: FakeMessages,
+    store: FakeOrderStore,
+    worker: Worker,
+    work: Any,
+    clock: FakeClock,
+    make_order: Callable[..., Order],
+    processed: Callable[[str], float],
+) -> None:
+    order = make_order()
+    messages.send_order(order)
+    messages.failures["delete"] = [endpoint_down()]
+
+    worker.process_batch(messages.receive(10, 0, VISIBILITY))  # fulfilled, not deleted
+    clock.advance(VISIBILITY + 1)
+    worker.process_batch(messages.receive(10, 0, VISIBILITY))
+
+    assert work.done == [order.order_id] * 2  # the work ran twice...
+    assert list(store.records) == [order.order_id]  # ...and the order was recorded once
+    assert (processed("fulfilled"), processed("redelivered")) == (1, 1)
+    assert messages.depth("orders") == (0, 0)
+
+
+def test_the_keeper_covers_the_whole_batch_while_it_is_worked_through(
+    messages: FakeMessages,
+    worker: Worker,
+    work: Any,
+    clock: FakeClock,
+    make_order: Callable[..., Order],
+) -> None:
+    orders = [make_order(f"Customer {n}") for n in range(3)]
+    for order in orders:
+        messages.send_order(order)
+    depth_when_started: list[tuple[int, int]] = []
+
+    def slow(order: Order) -> None:  # 20 s each: the last one starts 40 s after the receive
+        depth_when_started.append(messages.depth("orders"))
+        clock.advance(20)
+        worker.keeper.sweep()  # what the keeper's thread does every few seconds
+
+    work.during = slow
+    worker.process_batch(messages.receive(10, 0, VISIBILITY))
+
+    # None reappeared while waiting its turn (all three are deleted together at the end).
+    assert depth_when_started == [(0, 3)] * 3
+    assert work.done == [order.order_id for order in orders]
+    assert messages.depth("orders") == (0, 0)
+    first_extension = messages.visibility_changes[0]
+    assert len(first_extension[0]) == 3  # all of the batch, not only the one being worked on
+    assert first_extension[1] == VISIBILITY
+
+
+class TestVisibilityKeeper:
+    @pytest.fixture
+    def keeper(self, messages: FakeMessages, clock: FakeClock) -> VisibilityKeeper:
+        return VisibilityKeeper(messages, VISIBILITY, clock)
+
+    def test_a_message_is_extended_at_half_its_timeout_and_again_after(
+        self, keeper: VisibilityKeeper, messages: FakeMessages, clock: FakeClock
+    ) -> None:
+        keeper.hold(["h-1"])
+
+        clock.advance(14.9)
+        assert keeper.sweep() == []
+        clock.advance(0.1)
+        assert keeper.sweep() == ["h-1"]
+        clock.advance(14.9)
+        assert keeper.sweep() == []  # the clock restarted at the extension
+        clock.advance(0.1)
+        assert keeper.sweep() == ["h-1"]
+        assert messages.visibility_changes == [(("h-1",), VISIBILITY)] * 2
+        assert keeper.extended == 2
+
+    def test_a_released_message_is_never_extended(
+        self, keeper: VisibilityKeeper, messages: FakeMessages, clock: FakeClock
+    ) -> None:
+        keeper.hold(["h-1", "h-2"])
+        keeper.release(["h-1"])
+        clock.advance(VISIBILITY)
+
+        assert keeper.sweep() == ["h-2"]
+
+    def test_a_failed_extension_is_logged_and_tried_again_next_sweep(
+        self,
+        keeper: VisibilityKeeper,
+        messages: FakeMessages,
+        clock: FakeClock,
+        log_lines: list[dict[str, Any]],
+    ) -> None:
+        keeper.hold(["h-1"])
+        clock.advance(VISIBILITY / 2)
+        messages.failures["change_visibility"] = [endpoint_down()]
+
+        assert keeper.sweep() == []
+        assert keeper.sweep() == ["h-1"]
+        (warning,) = [line for line in log_lines if line["event"] == "visibility not extended"]
+        assert warning["count"] == 1
