@@ -16,7 +16,7 @@ from typing import Any
 from consumer.ports import Message, Store
 from consumer.signals import ConsumerSignals
 from lantern.envelope import PoisonMessage, decode_order
-from lantern.logs import bind, context_fields, current_trace_ids, get_logger, log_context
+from lantern.logs import bind, current_trace_ids, get_logger, log_context
 from lantern.orders import Order
 from lantern.telemetry.messaging import MessageSpan, MessagingTracer
 
@@ -89,21 +89,21 @@ class OrderProcessor:
                 ),
                 self._messaging.process(self._queue, message) as span,
             ):
-                outcome = self._process(message, span)
+                outcome, order_id = self._process(message, span)
                 elapsed = time.perf_counter() - started
                 span.set_attribute("lantern.outcome", outcome.name)
                 # Logged inside the span so the line carries the order's trace id.
-                self._report(outcome, elapsed)
+                self._report(outcome, order_id, elapsed)
         finally:
             self._signals.in_flight(-1)
         self._signals.processed(outcome.name, elapsed)
         return outcome
 
-    def _report(self, outcome: Outcome, elapsed: float) -> None:
+    def _report(self, outcome: Outcome, order_id: str | None, elapsed: float) -> None:
         duration_ms = round(elapsed * 1000, 2)
         self.recent.add(
             {
-                "order_id": context_fields().get("order_id"),
+                "order_id": order_id,
                 "outcome": outcome.name,
                 "trace_id": current_trace_ids()[0],
                 "processed_at": time.time(),
@@ -113,13 +113,14 @@ class OrderProcessor:
         level = logging.WARNING if outcome is FAILED else logging.INFO
         log.log(level, "order processed", outcome=outcome.name, duration_ms=duration_ms)
 
-    def _process(self, message: Message, span: MessageSpan) -> Outcome:
+    def _process(self, message: Message, span: MessageSpan) -> tuple[Outcome, str | None]:
+        """The outcome, and the order id when the body could be read."""
         try:
             order = decode_order(message.get("Body", ""))
         except PoisonMessage as exc:
             span.record_failure(exc)
             bind(reason="poison", error=str(exc)[:200])
-            return FAILED
+            return FAILED, None
         bind(order_id=order.order_id)
         span.set_attribute("lantern.order.id", order.order_id)
         trace_id = current_trace_ids()[0]
@@ -132,8 +133,8 @@ class OrderProcessor:
             span.record_failure(exc)
             bind(reason=type(exc).__name__, error=str(exc)[:200])
             self._record_final_failure(order, message, trace_id)
-            return FAILED
-        return FULFILLED if first else REDELIVERED
+            return FAILED, order.order_id
+        return (FULFILLED if first else REDELIVERED), order.order_id
 
     def _record_final_failure(self, order: Order, message: Message, trace_id: str | None) -> None:
         """On the last attempt before the DLQ, leave a ``failed`` record the shop can show."""
