@@ -60,13 +60,13 @@ deploy-check: install ## validate Dockerfiles, compose, manifests and alert rule
 	$(UV) run --frozen pytest tests/deploy -q
 
 load: install ## hey the order API and the storefront; prints req/s, p50/p99, accepted vs fulfilled (by order id)
-	$(LOAD_ENV) $(UV) run --frozen python -m devstack.load all $(LOAD_ARGS)
+	$(LOAD_ENV) $(UV) run --frozen python -m load all $(LOAD_ARGS)
 
 load-orders: install ## hey POST /orders only, then count the run's orders in the table by id
-	$(LOAD_ENV) $(UV) run --frozen python -m devstack.load orders $(LOAD_ARGS)
+	$(LOAD_ENV) $(UV) run --frozen python -m load orders $(LOAD_ARGS)
 
 load-shop: install ## hey the storefront's home and product pages
-	$(LOAD_ENV) $(UV) run --frozen python -m devstack.load shop $(LOAD_ARGS)
+	$(LOAD_ENV) $(UV) run --frozen python -m load shop $(LOAD_ARGS)
 
 flags: install ## list the scenario switches of the running shop (make run)
 	@$(UV) run --frozen python -m devstack.flags

@@ -18,10 +18,11 @@ from botocore.exceptions import ClientError
 
 from bench.harness import QUIET, aws_settings, names, process_tree_rss, stack
 from devstack import ServiceProcess, Stack
-from devstack.load import count_run, run_hey
 from lantern.catalog import load_catalog
 from lantern.envelope import decode_order, encode_order
 from lantern.orders import build_order
+from load.hey import run_hey
+from load.store import count_run
 
 CUSTOMER = "Bench Shopper"
 ORDER = {

@@ -7,7 +7,7 @@ import sys
 
 from bench.harness import QUIET, names, process_tree_rss, stack
 from devstack import ServiceProcess
-from devstack.load import run_hey
+from load.hey import run_hey
 from tests.support.net import free_port
 
 PRODUCT = "/products/LNT-003"

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import names
-from devstack.load import run_hey
+from load.hey import run_hey
 from tests.support.net import free_port
 
 ORDER = {

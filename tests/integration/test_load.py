@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from devstack.load import parse_hey
 from lantern.table import order_key
+from load.hey import parse_hey
 from tests.conftest import ShopFactory
 from tests.support.shop import Shop, order_payload
 
@@ -71,7 +71,7 @@ def load_env(shop: Shop) -> dict[str, str]:
 
 def run_driver(shop: Shop, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "devstack.load", *args, "--drain-patience", "15"],
+        [sys.executable, "-m", "load", *args, "--drain-patience", "15"],
         capture_output=True,
         text=True,
         timeout=90,
