@@ -25,6 +25,7 @@ K8S = ROOT / "k8s"
 DEPLOY = ROOT / "deploy"
 OVERLAYS = ("eks", "local", "local-full")
 SERVICES = ("frontend", "producer", "consumer")
+TOOLS = ("provision", "load")  # the workspace tools under tools/ that ship as images
 # The Kubernetes version the manifests are validated against: the eksctl cluster's version.
 KUBERNETES_VERSION = "1.35.0"
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")
@@ -150,15 +151,12 @@ def python_files(*roots: Path) -> Iterator[Path]:
 
 
 def service_sources(component: str) -> list[Path]:
-    """The source a container runs: the shared library plus the service or tool (or the load
-    script)."""
+    """The source a container runs: the shared library plus the service or the tool."""
     lantern = ROOT / "libs" / "lantern" / "src"
-    if component == "load":
-        return [DEPLOY / "load" / "loadtest.py"]
     if component == "lantern":
         return [lantern]
-    if component == "provision":
-        return [lantern, ROOT / "tools" / "provision" / "src"]
+    if component in TOOLS:
+        return [lantern, ROOT / "tools" / component / "src"]
     return [lantern, ROOT / "services" / component / "src"]
 
 
@@ -264,8 +262,6 @@ def env_name_problem(component: str, name: str) -> str | None:
     own = env_names_read(component)
     if name in own or any(p.endswith("*") and name.startswith(p[:-1]) for p in own):
         return None
-    if component == "load":
-        return f"{name}: not read by deploy/load/loadtest.py"
     if name in library_env_names():
         return None
     prefix = "AWS_ENDPOINT_URL_"

@@ -14,9 +14,9 @@ import pytest
 from packaging.markers import Marker
 
 from tests.deploy.support import (
-    DEPLOY,
     ROOT,
     SERVICES,
+    TOOLS,
     default_port,
     image_tag_problem,
     load_yaml,
@@ -28,9 +28,9 @@ SECRETISH = re.compile(r"(PASSWORD|SECRET|TOKEN|ACCESS_KEY|PRIVATE)", re.I)
 
 # The Python images: one Dockerfile, one compose service each (SERVICE, PORT, target from there).
 DOCKERFILE = ROOT / "services/Dockerfile"
-COMPONENTS = (*SERVICES, "provision")
+COMPONENTS = (*SERVICES, *TOOLS)
 # Where a workspace package lives: services/<name> for the services, tools/<name> for the tools.
-PACKAGE_DIRS = {**{s: f"services/{s}" for s in SERVICES}, "provision": "tools/provision"}
+PACKAGE_DIRS = {**{s: f"services/{s}" for s in SERVICES}, **{t: f"tools/{t}" for t in TOOLS}}
 
 
 @dataclass
@@ -151,10 +151,10 @@ def dockerfile_problems(
         problems.append(f"{package_dir}/pyproject.toml declares no console script {script}")
     healthchecks = [rest for kw, rest in final if kw == "HEALTHCHECK"]
     exposed = [expand(rest, values) for kw, rest in final if kw == "EXPOSE"]
-    if component == "provision":
+    if component in TOOLS:
         # a one-shot job: nothing listens, so nothing to expose or probe
         if healthchecks or exposed:
-            problems.append("the provisioning job's stage exposes a port or has a HEALTHCHECK")
+            problems.append(f"the {component} job's stage exposes a port or has a HEALTHCHECK")
         return problems
     if not healthchecks:
         problems.append("no HEALTHCHECK")
@@ -185,10 +185,6 @@ def test_one_dockerfile_defines_every_python_image() -> None:
     """A fix lands once: no service keeps a Dockerfile of its own."""
     assert sorted(ROOT.glob("services/*/Dockerfile")) == []
     assert sorted(ROOT.glob("tools/*/Dockerfile")) == []
-
-
-def test_load_image_is_pinned_and_non_root() -> None:
-    assert dockerfile_problems(DEPLOY / "load/Dockerfile", None) == []
 
 
 def test_dockerfile_checks_catch_mistakes(tmp_path: Path) -> None:
@@ -300,7 +296,7 @@ def test_every_locked_dependency_installs_from_a_wheel(service: str, machine: st
         if "version" in p
     }
     packages = locked_packages(service, python, machine)
-    assert len(packages) > 20
+    assert len(packages) > 5  # not an empty export: a tool locks ~9 packages, a service ~50
     missing = [
         f"{name}=={version}"
         for name, version in packages
@@ -363,7 +359,7 @@ def test_build_context_holds_only_what_the_images_need() -> None:
         for f in context
         if not re.match(
             r"^(pyproject\.toml|uv\.lock|libs/lantern/(pyproject\.toml|src/.*)|"
-            r"(services/\w+|tools/provision)/(pyproject\.toml|src/.*))$",
+            r"(services/\w+|tools/(provision|load))/(pyproject\.toml|src/.*))$",
             f,
         )
     ]

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from lantern.table import order_key
+from load.__main__ import parse_args
 from load.hey import parse_hey
 from tests.conftest import ShopFactory
 from tests.support.shop import Shop, order_payload
@@ -141,3 +142,20 @@ def test_a_lost_and_a_stray_order_of_the_run_are_reported(shop_factory: ShopFact
         "extra": 1,
         "verdict": "MISMATCH",
     }
+
+
+def test_the_load_image_configures_the_driver_through_its_environment() -> None:
+    """The image runs ``lantern-load`` with no arguments: every option has a LOAD_* default,
+    and a command-line option still wins over it."""
+    env = {
+        "LOAD_TARGET": "orders",
+        "PRODUCER_URL": "http://producer:8081/",
+        "LOAD_DURATION": "5s",
+        "LOAD_CONCURRENCY": "3",
+        "LOAD_RATE": "2.5",
+        "LOAD_DRAIN_PATIENCE_SECONDS": "90",
+    }
+    args = parse_args([], env)
+    assert (args.target, args.producer, args.duration) == ("orders", "http://producer:8081", "5s")
+    assert (args.concurrency, args.rate, args.drain_patience) == (3, 2.5, 90.0)
+    assert parse_args(["shop", "--concurrency", "7"], env).concurrency == 7
