@@ -8,16 +8,11 @@ within a second. Without the variable every scenario is off and nothing is evalu
 
 from __future__ import annotations
 
-import os
 import random
-from collections.abc import Mapping
-from pathlib import Path
 
 from lantern.logs import get_logger
-from lantern.settings import SettingsError
 
 log = get_logger(__name__)
-FLAG_FILE_ENV = "FLAGD_OFFLINE_FLAG_SOURCE_PATH"
 
 CONSUMER_WORK_MS = "consumer-work-ms"
 CONSUMER_FAILURE_RATE = "consumer-failure-rate"
@@ -54,15 +49,6 @@ class Scenarios:
         """True with the probability the rate flag ``key`` holds (0 when off)."""
         rate = self.number(key)
         return rate > 0 and self._rng.random() < rate
-
-
-def flag_file(env: Mapping[str, str] | None = None) -> str | None:
-    """The configured flag file, checked to exist (a setting like any other: fail fast)."""
-    env = os.environ if env is None else env
-    path = env.get("FLAGD_OFFLINE_FLAG_SOURCE_PATH", "").strip()
-    if path and not Path(path).is_file():
-        raise SettingsError(f"{FLAG_FILE_ENV}={path!r}: no such flag file")
-    return path or None
 
 
 def init_scenarios(service: str, path: str | None) -> Scenarios:

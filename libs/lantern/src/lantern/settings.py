@@ -10,12 +10,14 @@ import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
 
 TRACING_MODES = ("otel", "xray", "off")
 LOG_FORMATS = ("auto", "json", "console")
+FLAG_FILE_ENV = "FLAGD_OFFLINE_FLAG_SOURCE_PATH"
 
 
 class SettingsError(ValueError):
@@ -76,6 +78,14 @@ def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     return _read(env, name, default, parse, "true or false")
 
 
+def flag_file(env: Mapping[str, str] = os.environ) -> str | None:
+    """The configured scenario flag file (see :mod:`lantern.flags`), checked to exist."""
+    path = env.get("FLAGD_OFFLINE_FLAG_SOURCE_PATH", "").strip()
+    if path and not Path(path).is_file():
+        raise SettingsError(f"{FLAG_FILE_ENV}={path!r}: no such flag file")
+    return path or None
+
+
 @dataclass(frozen=True)
 class AwsSettings:
     """Where the queue and the table are. Region and endpoint use the standard AWS variables."""
@@ -88,8 +98,7 @@ class AwsSettings:
     table_name: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> AwsSettings:
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> AwsSettings:
         return cls(
             region=env_optional(env, "AWS_REGION")
             or env_optional(env, "AWS_DEFAULT_REGION")
@@ -111,8 +120,7 @@ class LogSettings:
     format: str
 
     @classmethod
-    def from_env(cls, default_service: str, env: Mapping[str, str] | None = None) -> LogSettings:
-        env = os.environ if env is None else env
+    def from_env(cls, default_service: str, env: Mapping[str, str] = os.environ) -> LogSettings:
         return cls(
             service=env_str(env, "OTEL_SERVICE_NAME", default_service),
             level=env_choice(
@@ -137,9 +145,8 @@ class TelemetrySettings:
 
     @classmethod
     def from_env(
-        cls, default_service: str, env: Mapping[str, str] | None = None
+        cls, default_service: str, env: Mapping[str, str] = os.environ
     ) -> TelemetrySettings:
-        env = os.environ if env is None else env
         service = env_str(env, "OTEL_SERVICE_NAME", default_service)
         mode = env_choice(env, "TRACING_MODE", "otel", TRACING_MODES)
         if mode == "xray" and importlib.util.find_spec("aws_xray_sdk") is None:
@@ -158,4 +165,32 @@ class TelemetrySettings:
             logging=LogSettings.from_env(default_service, env),
             xray_daemon_address=env_str(env, "AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000"),
             xray_sampling_rate=env_float(env, "XRAY_SAMPLING_RATE", 1.0, low=0.0, high=1.0),
+        )
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What every back-end service reads: its AWS resources, how it reports, its scenario flag
+    file and how many gunicorn workers serve it (``lantern.serve`` exports the resolved
+    ``WEB_CONCURRENCY``, so per-process work can be divided by it).
+
+    A service's settings class extends this one with its own fields and builds itself from
+    :meth:`shared_from_env` followed by those fields.
+    """
+
+    aws: AwsSettings
+    telemetry: TelemetrySettings
+    flag_file: str | None
+    workers: int
+
+    @staticmethod
+    def shared_from_env(
+        service: str, env: Mapping[str, str]
+    ) -> tuple[AwsSettings, TelemetrySettings, str | None, int]:
+        """The shared fields, in order, for a subclass's constructor: ``cls(*shared, ...)``."""
+        return (
+            AwsSettings.from_env(env),
+            TelemetrySettings.from_env(service, env),
+            flag_file(env),
+            env_int(env, "WEB_CONCURRENCY", 1, low=1, high=64),
         )

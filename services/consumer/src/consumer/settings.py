@@ -6,17 +6,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lantern.flags import flag_file
-from lantern.settings import AwsSettings, TelemetrySettings, env_float, env_int
+from lantern.settings import ServiceSettings, env_float, env_int
 
 SERVICE = "consumer"
 
 
 @dataclass(frozen=True)
-class ConsumerSettings:
-    aws: AwsSettings
-    telemetry: TelemetrySettings
-    flag_file: str | None
+class ConsumerSettings(ServiceSettings):
     concurrency: int
     batch_size: int
     wait_seconds: int
@@ -26,12 +22,9 @@ class ConsumerSettings:
     queue_depth_interval_seconds: float
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ConsumerSettings:
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> ConsumerSettings:
         return cls(
-            aws=AwsSettings.from_env(env),
-            telemetry=TelemetrySettings.from_env(SERVICE, env),
-            flag_file=flag_file(env),
+            *ServiceSettings.shared_from_env(SERVICE, env),
             concurrency=env_int(env, "CONSUMER_CONCURRENCY", 4, low=0, high=64),
             batch_size=env_int(env, "CONSUMER_BATCH_SIZE", 10, low=1, high=10),
             wait_seconds=env_int(env, "CONSUMER_WAIT_SECONDS", 20, low=0, high=20),

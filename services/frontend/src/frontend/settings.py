@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from frontend.tracelinks import PLACEHOLDERS
-from lantern.flags import flag_file
 from lantern.settings import (
     AwsSettings,
     SettingsError,
@@ -23,6 +22,7 @@ from lantern.settings import (
     env_float,
     env_optional,
     env_str,
+    flag_file,
 )
 
 SERVICE = "frontend"
@@ -44,8 +44,7 @@ class FrontendSettings:
     flag_file: str | None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> FrontendSettings:
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> FrontendSettings:
         aws = AwsSettings.from_env(env)
         return cls(
             telemetry=TelemetrySettings.from_env(SERVICE, env),
