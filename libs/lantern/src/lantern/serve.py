@@ -46,14 +46,15 @@ def _defaults(service: str, port: int, workers: int) -> dict[str, Any]:
 
 
 def serve(
-    app_uri: str,
+    app_uri: str | None = None,
     *,
     service: str,
     port: int,
     workers: int,
     check_settings: Callable[[], object] | None = None,
 ) -> None:
-    """Serve ``app_uri`` (``module:factory()``) with this project's gunicorn settings.
+    """Serve ``app_uri`` (``module:factory()``, by default the service's own
+    ``<service>.app:create_app()``) with this project's gunicorn settings.
 
     ``check_settings`` is called first, in the master: a bad value stops the service with one
     clear line (and exit code 2) instead of a worker boot loop.
@@ -76,6 +77,8 @@ def serve(
     from gunicorn.app.base import BaseApplication
     from gunicorn.util import import_app
 
+    uri = app_uri or f"{service}.app:create_app()"
+
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for key, value in options.items():
@@ -86,7 +89,7 @@ def serve(
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return import_app(app_uri)
+            return import_app(uri)
 
     _Server().run()
 

@@ -5,13 +5,7 @@ from lantern.serve import serve
 
 
 def main() -> None:
-    serve(
-        "consumer.app:create_app()",
-        service="consumer",
-        port=8082,
-        workers=1,
-        check_settings=ConsumerSettings.from_env,
-    )
+    serve(service="consumer", port=8082, workers=1, check_settings=ConsumerSettings.from_env)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def main() -> None:
     except SettingsError as exc:
         print(f"frontend: {exc}", file=sys.stderr)
         sys.exit(2)
-    serve("frontend.app:create_app()", service="frontend", port=8080, workers=2)
+    serve(service="frontend", port=8080, workers=2)
 
 
 if __name__ == "__main__":

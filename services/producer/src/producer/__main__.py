@@ -5,13 +5,7 @@ from producer.settings import ProducerSettings
 
 
 def main() -> None:
-    serve(
-        "producer.app:create_app()",
-        service="producer",
-        port=8081,
-        workers=2,
-        check_settings=ProducerSettings.from_env,
-    )
+    serve(service="producer", port=8081, workers=2, check_settings=ProducerSettings.from_env)
 
 
 if __name__ == "__main__":
