@@ -9,6 +9,7 @@ from flask import Flask
 from prometheus_client import CollectorRegistry
 
 from consumer.app import create_app
+from consumer.bootstrap import Dependencies
 from consumer.fakes import FakeMessages, FakeOrderStore
 from consumer.processing import OrderProcessor
 from consumer.settings import SERVICE, ConsumerSettings
@@ -102,15 +103,8 @@ def worker(messages: FakeMessages, processor: OrderProcessor, clock: FakeClock) 
 def app(
     messages: FakeMessages, store: FakeOrderStore, signals: ConsumerSignals, work: ScriptedWork
 ) -> Flask:
-    settings = ConsumerSettings.from_env(ENV)
-    built = create_app(
-        settings,
-        messages=messages,
-        store=store,
-        telemetry=quiet_telemetry(SERVICE),
-        work=work,
-        signals=signals,
-    )
+    deps = Dependencies(quiet_telemetry(SERVICE), signals, messages, store, work)
+    built = create_app(ConsumerSettings.from_env(ENV), deps)
     built.config["TESTING"] = True
     return built
 

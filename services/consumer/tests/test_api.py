@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from flask import Flask
 
-from consumer.app import create_app
 from consumer.fakes import FakeMessages, FakeOrderStore
-from consumer.settings import ConsumerSettings
 from consumer.worker import QueueDepthPoller
 from lantern.aws import endpoint_down
 from lantern.orders import Order
 from lantern.web import state
-from tests.support.units import ENV
 
 
 def test_a_recorded_order_is_served_as_its_json(
@@ -74,8 +70,3 @@ def test_readiness_names_the_dependency_that_is_down(app: Flask, store: FakeOrde
     checks = response.get_json()["checks"]
     assert checks["sqs"] == "ok"
     assert checks["dynamodb"] != "ok"
-
-
-def test_the_app_refuses_half_of_its_dependencies(messages: FakeMessages) -> None:
-    with pytest.raises(TypeError, match="together"):
-        create_app(ConsumerSettings.from_env(ENV), messages=messages)

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from lantern.catalog import load_catalog
 from lantern.telemetry.statsd import SafeStatsd
 from producer.app import create_app
+from producer.bootstrap import Dependencies
 from producer.fakes import FakeIdempotencyStore, FakeQueue
 from producer.service import OrderService
 from producer.settings import SERVICE, ProducerSettings
@@ -55,14 +56,8 @@ def service(
 
 @pytest.fixture
 def app(queue: FakeQueue, store: FakeIdempotencyStore, signals: ProducerSignals) -> Flask:
-    settings = ProducerSettings.from_env(ENV)
-    built = create_app(
-        settings,
-        queue=queue,
-        idempotency=store,
-        telemetry=quiet_telemetry(SERVICE),
-        signals=signals,
-    )
+    deps = Dependencies(quiet_telemetry(SERVICE), signals, queue, store, load_catalog())
+    built = create_app(ProducerSettings.from_env(ENV), deps)
     built.config["TESTING"] = True
     return built
 

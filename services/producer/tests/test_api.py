@@ -74,11 +74,3 @@ def test_readiness_reports_each_dependency(
     checks = response.get_json()["checks"]
     assert checks["dynamodb"] == "ok"
     assert checks["sqs"].startswith("EndpointConnectionError")
-
-
-def test_partial_dependencies_are_refused(queue: FakeQueue) -> None:
-    from producer.app import create_app
-    from producer.settings import ProducerSettings
-
-    with pytest.raises(TypeError):
-        create_app(ProducerSettings.from_env({}), queue=queue)

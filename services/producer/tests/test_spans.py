@@ -13,11 +13,13 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
 from lantern.aws import sqs_client
+from lantern.catalog import load_catalog
 from lantern.settings import AwsSettings, TelemetrySettings
 from lantern.telemetry import Telemetry
 from lantern.telemetry.messaging import OtelMessagingTracer
 from lantern.telemetry.statsd import SafeStatsd
 from producer.app import create_app
+from producer.bootstrap import Dependencies
 from producer.fakes import FakeIdempotencyStore
 from producer.settings import SERVICE, ProducerSettings
 from producer.signals import ProducerSignals
@@ -50,13 +52,8 @@ def test_an_order_is_one_trace_with_a_producer_span_whose_context_travels(
     telemetry = Telemetry(TelemetrySettings.from_env(SERVICE, env), statsd, OtelMessagingTracer())
     signals = ProducerSignals(CollectorRegistry(), statsd)
     queue = OrderQueue(sqs, aws, telemetry.messaging, signals)
-    app = create_app(
-        ProducerSettings.from_env(env),
-        queue=queue,
-        idempotency=FakeIdempotencyStore(),
-        telemetry=telemetry,
-        signals=signals,
-    )
+    deps = Dependencies(telemetry, signals, queue, FakeIdempotencyStore(), load_catalog())
+    app = create_app(ProducerSettings.from_env(env), deps)
     exporter.clear()
 
     response = app.test_client().post("/orders", json=body())

@@ -2,48 +2,21 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import Flask
-from prometheus_client import CollectorRegistry
 
 from consumer.api import create_blueprint
-from consumer.bootstrap import Dependencies, Work, bootstrap, simulated_work
-from consumer.ports import Clock, Messages, Store
+from consumer.bootstrap import Dependencies, bootstrap
 from consumer.processing import OrderProcessor
 from consumer.settings import ConsumerSettings
-from consumer.signals import ConsumerSignals
 from consumer.worker import QueueDepthPoller, Worker
-from lantern.flags import Scenarios
-from lantern.telemetry import Telemetry
 from lantern.web import create_service_app, state
 
 
-def create_app(
-    settings: ConsumerSettings | None = None,
-    *,
-    messages: Messages | None = None,
-    store: Store | None = None,
-    telemetry: Telemetry | None = None,
-    work: Work | None = None,
-    signals: ConsumerSignals | None = None,
-    clock: Clock = time.monotonic,
-) -> Flask:
-    """The worker and the read API. Gunicorn calls it bare: :func:`bootstrap` builds this
-    process's real parts. Tests pass ``messages``, ``store`` and ``telemetry`` (fakes or real);
-    ``work`` defaults to the configured sleep, ``signals`` to a fresh registry, and ``clock``
-    (the visibility keeper's) to ``time.monotonic``."""
+def create_app(settings: ConsumerSettings | None = None, deps: Dependencies | None = None) -> Flask:
+    """The worker and the read API, wired from ``deps``. Gunicorn calls it bare: then
+    :func:`bootstrap` builds this process's real parts."""
     settings = settings or ConsumerSettings.from_env()
-    if messages is None and store is None and telemetry is None:
-        return _wire(settings, bootstrap(settings), clock)
-    if messages is None or store is None or telemetry is None:
-        raise TypeError("pass messages, store and telemetry together, or none of them")
-    signals = signals or ConsumerSignals(CollectorRegistry(), telemetry.statsd)
-    work = work or simulated_work(settings.work_ms, Scenarios())
-    return _wire(settings, Dependencies(telemetry, signals, messages, store, work), clock)
-
-
-def _wire(settings: ConsumerSettings, deps: Dependencies, clock: Clock) -> Flask:
+    deps = deps or bootstrap(settings)
     # The storefront's pipeline page polls these every couple of seconds per open tab.
     untraced = ("orders/recent", "queues")
     app = create_service_app(__name__, deps.telemetry, deps.signals.registry, untraced=untraced)
@@ -66,7 +39,7 @@ def _wire(settings: ConsumerSettings, deps: Dependencies, clock: Clock) -> Flask
         wait_seconds=settings.wait_seconds,
         visibility_seconds=settings.visibility_seconds,
         retry_base_seconds=settings.retry_base_seconds,
-        clock=clock,
+        clock=deps.clock,
     )
     queues = [queue, settings.aws.dlq_name]
     depth = QueueDepthPoller(

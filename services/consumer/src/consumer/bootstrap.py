@@ -2,7 +2,8 @@
 
 Call :func:`bootstrap` once per process (after the gunicorn fork): it starts telemetry, loads the
 scenario flags, and builds the SQS and DynamoDB adapters from settings.
-:func:`consumer.app.create_app` only wires what it is given; given nothing, it asks this module.
+:func:`consumer.app.create_app` only wires the :class:`Dependencies` it is given; given none, it
+asks this module. Tests build a :class:`Dependencies` from fakes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from consumer.ports import Messages, Store
+from consumer.ports import Clock, Messages, Store
 from consumer.settings import SERVICE, ConsumerSettings
 from consumer.signals import ConsumerSignals
 from consumer.sqs import OrderMessages
@@ -34,11 +35,14 @@ Work = Callable[[Order], None]  # the "fulfilment" of one order; raises to fail 
 
 @dataclass(frozen=True)
 class Dependencies:
+    """What the worker and the read API are wired from."""
+
     telemetry: Telemetry
     signals: ConsumerSignals
     messages: Messages
     store: Store
     work: Work
+    clock: Clock = time.monotonic  # the visibility keeper's
 
 
 def bootstrap(settings: ConsumerSettings) -> Dependencies:

@@ -2,7 +2,8 @@
 
 Call :func:`bootstrap` once per process (after the gunicorn fork): it starts telemetry, loads the
 scenario flags, and builds the SQS and DynamoDB adapters from settings.
-:func:`producer.app.create_app` only wires what it is given; given nothing, it asks this module.
+:func:`producer.app.create_app` only wires the :class:`Dependencies` it is given; given none, it
+asks this module. Tests build a :class:`Dependencies` from fakes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from producer.sqs import OrderQueue
 
 @dataclass(frozen=True)
 class Dependencies:
+    """What the order API and its synthetic traffic are wired from."""
+
     telemetry: Telemetry
     signals: ProducerSignals
     queue: Queue
