@@ -28,18 +28,13 @@ def payload(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def queue() -> FakeQueue:
     return FakeQueue()
 
 
 @pytest.fixture
-def store(clock: FakeClock) -> FakeIdempotencyStore:
-    return FakeIdempotencyStore(ttl_seconds=3600, clock=clock)
+def store() -> FakeIdempotencyStore:
+    return FakeIdempotencyStore(ttl_seconds=3600, clock=FakeClock())
 
 
 @pytest.fixture
