@@ -30,11 +30,19 @@ def failing_for(work: Any, name: str) -> None:
     work.during = during
 
 
-def attempts(count: int, worker: Worker, messages: FakeMessages, clock: FakeClock) -> None:
-    """Receive and work through the queue ``count`` times, each after any backoff has passed."""
-    for _ in range(count):
-        worker.process_batch(messages.receive(10, 0, VISIBILITY))
-        clock.advance(MAX_RETRY_DELAY_SECONDS)
+Attempts = Callable[[int], None]
+
+
+@pytest.fixture
+def attempts(worker: Worker, messages: FakeMessages, clock: FakeClock) -> Attempts:
+    """``attempts(n)``: receive and work through the queue n times, each after any backoff."""
+
+    def attempt(count: int) -> None:
+        for _ in range(count):
+            worker.process_batch(messages.receive(10, 0, VISIBILITY))
+            clock.advance(MAX_RETRY_DELAY_SECONDS)
+
+    return attempt
 
 
 def test_a_batch_deletes_what_settled_and_hides_failures_for_a_backoff(
@@ -59,10 +67,9 @@ def test_a_batch_deletes_what_settled_and_hides_failures_for_a_backoff(
 )
 def test_the_backoff_doubles_per_receive_up_to_a_cap(
     messages: FakeMessages,
-    worker: Worker,
     work: Any,
-    clock: FakeClock,
     make_order: Callable[..., Order],
+    attempts: Attempts,
     receives: int,
     delay: int,
 ) -> None:
@@ -70,7 +77,7 @@ def test_the_backoff_doubles_per_receive_up_to_a_cap(
     messages.send_order(make_order("Grace"))
     failing_for(work, "Grace")
 
-    attempts(receives, worker, messages, clock)
+    attempts(receives)
 
     assert messages.visibility_changes[-1][1] == delay
 
@@ -78,16 +85,15 @@ def test_the_backoff_doubles_per_receive_up_to_a_cap(
 def test_an_order_that_always_fails_ends_on_the_dlq_recorded_as_failed(
     messages: FakeMessages,
     store: FakeOrderStore,
-    worker: Worker,
     work: Any,
-    clock: FakeClock,
     make_order: Callable[..., Order],
+    attempts: Attempts,
 ) -> None:
     order = make_order("Grace")
     message_id = messages.send_order(order)
     failing_for(work, "Grace")
 
-    attempts(6, worker, messages, clock)  # five receives, then the redrive policy takes it
+    attempts(6)  # five receives, then the redrive policy takes it
 
     assert messages.dead_letters == [message_id]
     assert messages.depth("orders") == (0, 0)
