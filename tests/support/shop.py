@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 
 from devstack import Stack
+from load.store import scan
 from tests.support.net import http, wait_for
 
 
@@ -74,12 +75,5 @@ class Shop:
 
     def stored_orders(self) -> list[dict[str, Any]]:
         """Every order record in the table (idempotency records excluded)."""
-        dynamodb = self.client("dynamodb")
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"TableName": self.table_name, "ConsistentRead": True}
-        while True:
-            page = dynamodb.scan(**kwargs)
-            items += [i for i in page["Items"] if i["pk"]["S"].startswith("ord_")]
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = scan(self.client("dynamodb"), self.table_name)
+        return [i for i in items if i["pk"]["S"].startswith("ord_")]

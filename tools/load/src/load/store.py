@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,24 +39,31 @@ class RunCount:
         return len(self.fulfilled | self.failed)
 
 
-def count_run(dynamodb: Any, table: str, run_tag: str) -> RunCount:
-    """Scan the table for the run's order records (consistent reads, every page)."""
-    by_status: dict[str, set[str]] = {"fulfilled": set(), "failed": set()}
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "ConsistentRead": True,
-        "FilterExpression": "customer_name = :tag",
-        "ProjectionExpression": "order_id, #status",
-        "ExpressionAttributeNames": {"#status": "status"},
-        "ExpressionAttributeValues": {":tag": {"S": run_tag}},
-    }
+def scan(dynamodb: Any, table: str, **request: Any) -> Iterator[dict[str, Any]]:
+    """Every item of ``table`` the scan ``request`` selects, page after page, read consistently."""
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True, **request}
     while True:
         page = dynamodb.scan(**kwargs)
-        for item in page["Items"]:
-            by_status.setdefault(item["status"]["S"], set()).add(item["order_id"]["S"])
+        yield from page["Items"]
         if "LastEvaluatedKey" not in page:
-            return RunCount(frozenset(by_status["fulfilled"]), frozenset(by_status["failed"]))
+            return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def count_run(dynamodb: Any, table: str, run_tag: str) -> RunCount:
+    """The run's order records in the table, by status."""
+    by_status: dict[str, set[str]] = {"fulfilled": set(), "failed": set()}
+    records = scan(
+        dynamodb,
+        table,
+        FilterExpression="customer_name = :tag",
+        ProjectionExpression="order_id, #status",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":tag": {"S": run_tag}},
+    )
+    for item in records:
+        by_status.setdefault(item["status"]["S"], set()).add(item["order_id"]["S"])
+    return RunCount(frozenset(by_status["fulfilled"]), frozenset(by_status["failed"]))
 
 
 def wait_for_store(
