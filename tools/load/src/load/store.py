@@ -81,6 +81,9 @@ def wait_for_store(
 
 @dataclass(frozen=True)
 class Reconciliation:
+    """The run's verdict: the producer's 202 answers against the run's records in the table.
+    A lost order shows as missing, a doubled or a stray one as extra."""
+
     accepted: int
     count: RunCount
 
