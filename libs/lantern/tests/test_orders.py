@@ -11,10 +11,12 @@ import pytest
 from lantern.catalog import load_catalog
 from lantern.envelope import PoisonMessage, decode_order, encode_order
 from lantern.orders import (
+    MAX_JSON_DEPTH,
     Order,
     OrderRecord,
     OrderRejected,
     build_order,
+    decode_json_body,
     is_email,
     is_order_id,
 )
@@ -74,9 +76,53 @@ def test_invalid_orders_are_rejected_with_a_stable_code(body: Any, code: str) ->
 
 
 def test_limits_are_inclusive() -> None:
-    order = build_order(payload(items=[{"sku": "LNT-002", "quantity": 99}] * 50), CATALOG)
-    assert len(order.lines) == 50
-    assert order.item_count == 99 * 50
+    skus = [product.sku for product in CATALOG]
+    fifty = [{"sku": skus[i % len(skus)], "quantity": 1} for i in range(50)]
+    assert len(build_order(payload(items=fifty), CATALOG).lines) == 50
+    split = [{"sku": "LNT-002", "quantity": 50}, {"sku": "LNT-002", "quantity": 49}]
+    assert build_order(payload(items=split), CATALOG).item_count == 99
+
+
+def test_the_quantity_limit_holds_per_product_over_all_its_lines() -> None:
+    split = [{"sku": "LNT-002", "quantity": 60}, {"sku": "LNT-002", "quantity": 60}]
+    with pytest.raises(OrderRejected) as info:
+        build_order(payload(items=split), CATALOG)
+    assert info.value.code == "invalid_quantity"
+    assert "LNT-002: 120" in info.value.detail
+
+
+@pytest.mark.parametrize("name", ["Ada\ud800", "Ada\udfff Lovelace", "Ada\x00", "Ada\nLovelace"])
+def test_names_must_be_printable_text(name: str) -> None:
+    with pytest.raises(OrderRejected) as info:
+        build_order(payload(customer={"name": name, "email": "ada@example.com"}), CATALOG)
+    assert info.value.code == "invalid_text"
+
+
+def test_unicode_names_are_welcome() -> None:
+    order = build_order(payload(customer={"name": "Zoë 李 🌟", "email": "z@example.com"}), CATALOG)
+    assert order.customer.name == "Zoë 李 🌟"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1), "too_deep"),
+        (b"{not json", "invalid_json"),
+        (b"\xff\xfe", "invalid_json"),
+    ],
+)
+def test_bodies_that_are_not_an_order_are_400(body: bytes, code: str) -> None:
+    with pytest.raises(OrderRejected) as info:
+        decode_json_body(body)
+    assert (info.value.code, info.value.status) == (code, 400)
+
+
+def test_brackets_inside_strings_do_not_count_as_depth() -> None:
+    name = "[" * 100 + '\\"{' * 10
+    body = json.dumps({"customer": {"name": name}, "items": [[[]]]}).encode()
+    assert decode_json_body(body) == json.loads(body)
+    nested = b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH
+    assert decode_json_body(nested) == json.loads(nested)
 
 
 def test_envelope_round_trips_an_order() -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from flask import Flask
 
 from lantern.aws import endpoint_down
+from lantern.orders import MAX_BODY_BYTES
 from producer.fakes import FakeIdempotencyStore, FakeQueue
+
+LINE_OF_60 = {"sku": "LNT-001", "quantity": 60}
+ORDER = {"customer": {"name": "Ada", "email": "ada@example.com"}, "items": [LINE_OF_60]}
+ORDER_WITH_NAME = '{"customer": {"name": "%s", "email": "ada@example.com"}, "items": []}'
 
 
 def test_an_order_is_accepted_with_202_and_its_id(app: Flask, queue: FakeQueue, body: Any) -> None:
@@ -23,6 +29,15 @@ def test_an_order_is_accepted_with_202_and_its_id(app: Flask, queue: FakeQueue, 
         ({"data": "{not json", "content_type": "application/json"}, 400, "invalid_json"),
         ({"data": "x", "content_type": "text/plain"}, 415, "unsupported_media_type"),
         ({"data": "[" * 70000, "content_type": "application/json"}, 413, "payload_too_large"),
+        # 30,000 levels in 60 KB: refused before the parser recurses (it was a 500)
+        ({"data": "[" * 30000 + "]" * 30000, "content_type": "application/json"}, 400, "too_deep"),
+        # an unpaired surrogate cannot be stored: refused here, not dead-lettered later
+        (
+            {"data": ORDER_WITH_NAME % "Ada\\ud800", "content_type": "application/json"},
+            422,
+            "invalid_text",
+        ),
+        ({"json": {**ORDER, "items": [LINE_OF_60, LINE_OF_60]}}, 422, "invalid_quantity"),
         ({"json": {"items": []}}, 422, "missing_field"),
         ({"json": [1]}, 422, "invalid_type"),
     ],
@@ -35,6 +50,25 @@ def test_bad_input_is_a_json_4xx_and_nothing_is_enqueued(
     assert response.get_json()["error"] == code
     assert queue.sent == []
     assert counts() == (0.0, {code: 1.0})
+
+
+@pytest.mark.parametrize(("size", "status"), [(MAX_BODY_BYTES, 400), (2 * 1024 * 1024, 413)])
+def test_a_chunked_body_over_the_limit_is_413_not_a_truncated_parse(
+    app: Flask, queue: FakeQueue, size: int, status: int
+) -> None:
+    """No Content-Length (chunked, as gunicorn passes it on): the stream is read one byte past
+    the limit, so a body at the limit is parsed (here: not JSON, 400) and a longer one is 413."""
+    response = app.test_client().post(
+        "/orders",
+        input_stream=io.BytesIO(b"x" * size),
+        content_type="application/json",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == status
+    assert response.get_json()["error"] == (
+        "invalid_json" if status == 400 else "payload_too_large"
+    )
+    assert queue.sent == []
 
 
 def test_a_replay_answers_the_same_id_with_the_replayed_header(

@@ -5,6 +5,7 @@ Pure functions and value objects only: no I/O, so every rule here is unit-tested
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -15,6 +16,9 @@ from typing import Any, Protocol
 from lantern.catalog import Catalog
 
 MAX_BODY_BYTES = 64 * 1024
+# An order nests three levels ({"items": [{...}]}); anything far deeper is an attack on the
+# parser, refused before it recurses.
+MAX_JSON_DEPTH = 16
 MAX_LINES = 50
 MIN_QUANTITY, MAX_QUANTITY = 1, 99
 MAX_NAME_CHARS = 100
@@ -33,6 +37,27 @@ class OrderRejected(ValueError):
         self.code = code
         self.detail = detail
         self.status = status
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+# Lone surrogates (JSON's \uD800 escapes can produce them) cannot be stored or encoded, and
+# control characters have no place in a name: refused rather than carried to the store.
+_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def decode_json_body(body: bytes) -> object:
+    """The decoded request body, or OrderRejected (400): not JSON, or nested too deep."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_JSON_DEPTH:
+        raise OrderRejected("too_deep", f"the body nests deeper than {MAX_JSON_DEPTH} levels", 400)
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise OrderRejected("invalid_json", "the body is not valid JSON", 400) from None
 
 
 class PricedLine(Protocol):
@@ -235,6 +260,13 @@ def _parse_customer(payload: dict[str, Any]) -> Customer:
     customer = _require(payload, "customer", dict, "")
     name = _require(customer, "name", str, "customer.").strip()
     email = _require(customer, "email", str, "customer.").strip()
+    for key, value in (("name", name), ("email", email)):
+        if _NOT_TEXT.search(value):
+            raise OrderRejected(
+                "invalid_text",
+                f"customer.{key} must be printable Unicode text (no control characters"
+                " or unpaired surrogates)",
+            )
     if not name or len(name) > MAX_NAME_CHARS:
         raise OrderRejected("invalid_name", f"customer.name must be 1-{MAX_NAME_CHARS} characters")
     if not is_email(email):
@@ -261,7 +293,22 @@ def _parse_lines(payload: dict[str, Any], catalog: Catalog) -> tuple[OrderLine, 
                 "invalid_quantity", f"{where}quantity must be {MIN_QUANTITY}-{MAX_QUANTITY}"
             )
         lines.append(OrderLine(sku, product.name, quantity, product.price_cents))
+    _check_quantity_per_product(lines)
     return tuple(lines)
+
+
+def _check_quantity_per_product(lines: Sequence[OrderLine]) -> None:
+    """The quantity limit holds per product, not per line: 60 + 60 of one SKU is 120."""
+    units: dict[str, int] = {}
+    for line in lines:
+        units[line.sku] = units.get(line.sku, 0) + line.quantity
+    over = sorted(sku for sku, total in units.items() if total > MAX_QUANTITY)
+    if over:
+        raise OrderRejected(
+            "invalid_quantity",
+            f"at most {MAX_QUANTITY} units of a product per order, over all its lines"
+            f" ({', '.join(f'{sku}: {units[sku]}' for sku in over)})",
+        )
 
 
 def build_order(payload: object, catalog: Catalog, order_id: str | None = None) -> Order:

@@ -85,7 +85,10 @@ def create_service_app(
     """The common app. ``untraced``: path patterns polled so often that a trace per request would
     drown the interesting ones (probes and ``/metrics`` are always untraced)."""
     app = Flask(import_name)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # One byte of headroom: a streamed (chunked) body exactly at the limit must read to its end,
+    # and one byte more tells it from a longer one. Content-Length is checked against the limit
+    # itself (producer.api).
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
     app.extensions["lantern"] = ServiceState(telemetry, registry, HttpMetrics(registry))
     _instrument(app, telemetry, untraced)
     _register_request_telemetry(app)

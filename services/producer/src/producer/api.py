@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from lantern.logs import bind
-from lantern.orders import MAX_BODY_BYTES, OrderRejected
+from lantern.orders import MAX_BODY_BYTES, OrderRejected, decode_json_body
 from lantern.web import json_error
 from producer.service import OrderService, QueueUnavailable
 from producer.signals import ProducerSignals
@@ -18,20 +16,31 @@ def _read_json() -> object:
     """The decoded JSON body, or OrderRejected with the right status."""
     if not request.is_json:
         raise OrderRejected("unsupported_media_type", "send Content-Type: application/json", 415)
-    if (request.content_length or 0) > MAX_BODY_BYTES:
+    body = _read_body()
+    if body is None:
         raise OrderRejected(
             "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes", 413
         )
+    return decode_json_body(body)
+
+
+def _read_body() -> bytes | None:
+    """The body, or None when it is longer than MAX_BODY_BYTES, however it is framed: a
+    chunked body has no Content-Length, so reading one byte past the limit is the only test."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
     try:
-        body = request.get_data(cache=False)
+        while size <= MAX_BODY_BYTES:
+            chunk = request.stream.read(MAX_BODY_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     except RequestEntityTooLarge:
-        raise OrderRejected(
-            "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes", 413
-        ) from None
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise OrderRejected("invalid_json", "the body is not valid JSON", 400) from None
+        return None
+    return b"".join(chunks) if size <= MAX_BODY_BYTES else None
 
 
 def create_blueprint(service: OrderService, signals: ProducerSignals) -> Blueprint:
