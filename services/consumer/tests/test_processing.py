@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,7 @@ from consumer.fakes import FakeMessages, FakeOrderStore
 from consumer.processing import FAILED, FULFILLED, REDELIVERED, OrderProcessor
 from lantern.aws import client_error
 from lantern.logs import context_fields
-from lantern.orders import Order
+from lantern.orders import Customer, Order
 from tests.support.units import FakeClock
 
 Processed = Callable[[str], float]
@@ -115,6 +116,29 @@ def test_the_last_attempt_records_failed_and_a_later_success_supersedes_it(
     messages.send_order(order)  # a redrive from the DLQ, after the cause was fixed
     assert processor.handle(receive_one(messages)) is FULFILLED
     assert store.records[order.order_id].status == "fulfilled"
+
+
+def test_an_order_the_store_refuses_is_recorded_failed_sanitised_on_its_last_attempt(
+    messages: FakeMessages,
+    store: FakeOrderStore,
+    processor: OrderProcessor,
+    clock: FakeClock,
+    make_order: Callable[..., Order],
+) -> None:
+    """A name with an unpaired surrogate (from a sender that did not check it): every attempt
+    fails, and the last one still leaves a ``failed`` record, so the shop does not say
+    "queued" forever while the message sits in the DLQ."""
+    order = make_order()
+    hostile = dataclasses.replace(order, customer=Customer("Ada\ud800", "ada@example.com"))
+    messages.send_order(hostile)
+    for _ in range(5):
+        assert processor.handle(receive_one(messages)) is FAILED
+        clock.advance(31)
+
+    record = store.records[order.order_id]
+    assert (record.status, record.customer_name) == ("failed", "Ada\ufffd")
+    assert messages.receive(1, 0, 30) == []  # the next receive redrives it
+    assert len(messages.dead_letters) == 1
 
 
 def test_a_store_that_refuses_leaves_the_message_for_redelivery(

@@ -3,16 +3,18 @@ DynamoDB store (on a moto server)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from consumer.fakes import FakeOrderStore
 from consumer.ports import Store
 from consumer.store import OrderStore
-from lantern.orders import Order
+from lantern.orders import Customer, Order
 from lantern.table import create_table_request
 from tests.support.units import FakeClock, moto_dynamodb, moto_endpoint
 
@@ -77,3 +79,22 @@ def test_a_fulfilled_record_is_never_turned_into_failed(
 
 def test_an_unknown_order_is_none(table: Store) -> None:
     assert table.get("ord_" + "0" * 32) is None
+
+
+def test_a_name_that_is_not_text_is_refused_and_its_sanitised_record_is_not(
+    table: Store, make_order: Callable[..., Order]
+) -> None:
+    """DynamoDB refuses an unpaired surrogate (moto with a 500, AWS with a ValidationException).
+    The producer refuses such names now; a message from before, or another sender, may still
+    carry one."""
+    order = make_order()
+    hostile = dataclasses.replace(order, customer=Customer("Ada\ud800", "ada@example.com"))
+
+    with pytest.raises(ClientError):
+        table.record(hostile, "failed", message_id="m-1", trace_id=None)
+    assert table.get(order.order_id) is None
+
+    assert table.record(hostile.sanitised(), "failed", message_id="m-1", trace_id=None)
+    record = table.get(order.order_id)
+    assert record is not None
+    assert record.customer_name == "Ada\ufffd"

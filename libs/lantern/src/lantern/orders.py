@@ -10,7 +10,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 from lantern.catalog import Catalog
@@ -115,6 +115,14 @@ class Order(LineTotals):
             "total_cents": self.total_cents,
             "accepted_at": self.accepted_at,
         }
+
+    def sanitised(self) -> Order:
+        """The order with every character the store cannot hold in its text replaced by U+FFFD
+        (the producer refuses such orders; this is for a message that carries one anyway)."""
+        name, email = (
+            _NOT_TEXT.sub("\ufffd", text) for text in (self.customer.name, self.customer.email)
+        )
+        return replace(self, customer=Customer(name=name, email=email))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Order:
@@ -227,6 +235,11 @@ def _checked_status(value: object) -> str:
     return str(value)
 
 
+def is_text(value: str) -> bool:
+    """Printable Unicode a store can hold: no control characters, no unpaired surrogates."""
+    return _NOT_TEXT.search(value) is None
+
+
 def is_email(value: str) -> bool:
     """The shape every service accepts as an email address (see ``_EMAIL``)."""
     return len(value) <= MAX_EMAIL_CHARS and bool(_EMAIL.match(value))
@@ -261,7 +274,7 @@ def _parse_customer(payload: dict[str, Any]) -> Customer:
     name = _require(customer, "name", str, "customer.").strip()
     email = _require(customer, "email", str, "customer.").strip()
     for key, value in (("name", name), ("email", email)):
-        if _NOT_TEXT.search(value):
+        if not is_text(value):
             raise OrderRejected(
                 "invalid_text",
                 f"customer.{key} must be printable Unicode text (no control characters"

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumer.ports import Clock, Message
+from lantern.aws import client_error
 from lantern.envelope import MessageAttributes, encode_order
-from lantern.orders import Order, OrderRecord
+from lantern.orders import Order, OrderRecord, is_text
 
 
 class _Faults:
@@ -150,6 +151,8 @@ class FakeOrderStore(_Faults):
 
     def record(self, order: Order, status: str, *, message_id: str, trace_id: str | None) -> bool:
         self._maybe_fail("record")
+        if not all(is_text(text) for text in (order.customer.name, order.customer.email)):
+            raise client_error("ValidationException", "PutItem")  # as DynamoDB refuses it
         found = self.records.get(order.order_id)
         if found is not None and found.status != "failed":
             return False

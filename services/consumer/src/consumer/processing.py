@@ -137,13 +137,17 @@ class OrderProcessor:
         return (FULFILLED if first else REDELIVERED), order.order_id
 
     def _record_final_failure(self, order: Order, message: Message, trace_id: str | None) -> None:
-        """On the last attempt before the DLQ, leave a ``failed`` record the shop can show."""
+        """On the last attempt before the DLQ, leave a ``failed`` record the shop can show. When
+        the store refuses the order itself (text it cannot hold), its sanitised copy is
+        recorded, so the shop says "failed" rather than "queued" forever."""
         limit = self._max_receive()
         if limit is None or receive_count(message) < limit:
             return
-        try:
-            self._store.record(
-                order, "failed", message_id=str(message.get("MessageId")), trace_id=trace_id
-            )
-        except Exception:
-            log.debug("failed record not written", exc_info=True)
+        message_id = str(message.get("MessageId"))
+        for candidate in dict.fromkeys((order, order.sanitised())):
+            try:
+                self._store.record(candidate, "failed", message_id=message_id, trace_id=trace_id)
+            except Exception:
+                log.debug("failed record not written", exc_info=True)
+            else:
+                return
