@@ -194,7 +194,7 @@ def checkov(scan_dir: Path, workdir: Path) -> tuple[list[Finding], dict[str, dic
     """checkov's failed checks on everything under ``scan_dir`` (every check on), and each
     framework's summary with the files it scanned.
 
-    ``scan_dir`` mirrors repository paths (``deploy/load/Dockerfile``) or names rendered
+    ``scan_dir`` mirrors repository paths (``services/Dockerfile``) or names rendered
     overlays (``overlays/eks.yaml``). The first run installs checkov from the package index
     into uv's cache; later runs reuse it offline.
     """

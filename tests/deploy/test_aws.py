@@ -17,7 +17,17 @@ from botocore import xform_name
 
 from lantern import table
 from lantern.settings import AwsSettings
-from tests.deploy.support import K8S, ROOT, by_kind, load_yaml, python_files
+from tests.deploy.policy import component_of
+from tests.deploy.support import (
+    K8S,
+    ROOT,
+    by_kind,
+    containers,
+    load_yaml,
+    pod_template,
+    python_files,
+    service_sources,
+)
 
 IAM = K8S / "iam"
 PLACEHOLDERS = {"AWS_REGION", "AWS_ACCOUNT_ID", "CLUSTER_NAME"}
@@ -54,20 +64,61 @@ def iam_action(service: str, operation: str) -> str:
     return f"{service}:{operation}"
 
 
-def actions_called(component: str) -> set[str]:
-    """IAM actions for every SQS/DynamoDB client method the service's code calls.
+LIBRARY = ROOT / "libs/lantern/src"
 
-    Provisioning lives in its own tool (``tools/provision``), outside these roots: on AWS the
-    workshop creates the queue and the table with the CLI, and the services never create anything.
-    """
-    roots = [ROOT / "libs/lantern/src", ROOT / "services" / component / "src"]
+
+def _aws_calls(node: ast.AST) -> set[str]:
+    """IAM actions of the SQS/DynamoDB client methods called anywhere under ``node``."""
     called = set()
-    for path in python_files(*roots):
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
+            for service in ("sqs", "dynamodb"):
+                if child.func.attr in operations(service):
+                    called.add(iam_action(service, operations(service)[child.func.attr]))
+    return called
+
+
+def _names_used(node: ast.AST) -> set[str]:
+    """Every name and attribute name under ``node``: what it may call."""
+    return {
+        child.id if isinstance(child, ast.Name) else child.attr
+        for child in ast.walk(node)
+        if isinstance(child, ast.Name | ast.Attribute)
+    }
+
+
+@functools.cache
+def _library_functions() -> dict[str, list[ast.AST]]:
+    """The shared library's functions and methods by name (a name may be defined twice)."""
+    functions: dict[str, list[ast.AST]] = {}
+    for path in python_files(LIBRARY):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                for service in ("sqs", "dynamodb"):
-                    if node.func.attr in operations(service):
-                        called.add(iam_action(service, operations(service)[node.func.attr]))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                functions.setdefault(node.name, []).append(node)
+    return functions
+
+
+def actions_called(component: str) -> set[str]:
+    """IAM actions for every SQS/DynamoDB client method the component's code can reach.
+
+    The component's own source (``support.service_sources``: a service, or a tool such as the
+    load driver) counts whole; of the shared library, only the functions it uses, by name and
+    transitively (every component imports ``lantern.aws``, but the load driver never looks up a
+    queue URL). A name match is enough, so the scan errs towards finding more calls, never fewer.
+    """
+    own = [ast.parse(p.read_text()) for p in python_files(*service_sources(component)[1:])]
+    called: set[str] = set()
+    pending: set[str] = set()
+    for tree in own:
+        called |= _aws_calls(tree)
+        pending |= _names_used(tree)
+    library, seen = _library_functions(), set()
+    while pending:
+        name = pending.pop()
+        seen.add(name)
+        for function in library.get(name, []):
+            called |= _aws_calls(function)
+            pending |= _names_used(function) - seen
     return called
 
 
@@ -119,7 +170,11 @@ def test_policy_check_catches_broad_grants() -> None:
     assert "unknown placeholder TABLE" in problems
 
 
-@pytest.mark.parametrize("service", ["producer", "consumer"])
+# The Lantern components that call AWS, each with its own policy, lantern-<component>.
+AWS_CALLERS = ("producer", "consumer", "load")
+
+
+@pytest.mark.parametrize("service", AWS_CALLERS)
 def test_service_policy_grants_exactly_the_calls_its_code_makes(service: str) -> None:
     document = policy(f"lantern-{service}")
     called = actions_called(service)
@@ -131,6 +186,11 @@ def test_call_scan_sees_what_each_service_does() -> None:
     assert "sqs:SendMessage" in actions_called("producer")
     assert "sqs:SendMessage" not in actions_called("consumer")
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions_called("consumer")
+    # Through the library: the services look the queue up with lantern.aws.queue_url, which the
+    # load driver imports from the same module but never calls.
+    assert "sqs:GetQueueUrl" in actions_called("producer")
+    assert actions_called("load") == {"dynamodb:Scan"}
+    assert actions_called("frontend") == set()
 
 
 def test_policies_name_only_the_configured_queue_and_table() -> None:
@@ -140,7 +200,7 @@ def test_policies_name_only_the_configured_queue_and_table() -> None:
         f"arn:aws:sqs:${{AWS_REGION}}:${{AWS_ACCOUNT_ID}}:{settings.dlq_name}",
         f"arn:aws:dynamodb:${{AWS_REGION}}:${{AWS_ACCOUNT_ID}}:table/{settings.table_name}",
     }
-    for name in ("lantern-producer", "lantern-consumer", "lantern-keda-operator"):
+    for name in ("lantern-producer", "lantern-consumer", "lantern-load", "lantern-keda-operator"):
         for s in statements(policy(name)):
             assert set(as_list(s["Resource"])) <= allowed, f"{name}: {s['Sid']}"
     dlq = [s for s in statements(policy("lantern-consumer")) if settings.dlq_name in str(s)]
@@ -271,7 +331,7 @@ def test_pod_identity_gives_each_service_account_its_own_policy(rendered: Render
     accounts = {a["metadata"]["name"] for a in by_kind(rendered["eks"], "ServiceAccount")}
     # Only the pods that call AWS get a role; the storefront gets none.
     in_namespace = {sa for ns, sa in associations if ns == "lantern"}
-    assert in_namespace == {"producer", "consumer", "otel-collector"}
+    assert in_namespace == {"producer", "consumer", "load", "otel-collector"}
     assert in_namespace <= accounts
     for (_, account), association in associations.items():
         arns = association["permissionPolicyARNs"]
@@ -283,6 +343,28 @@ def test_pod_identity_gives_each_service_account_its_own_policy(rendered: Render
     assert associations[("keda", "keda-operator")]["permissionPolicyARNs"][0].endswith(
         "/lantern-keda-operator"
     )
+
+
+def test_each_lantern_pod_runs_as_the_account_bound_to_its_own_policy(rendered: Rendered) -> None:
+    associations = {
+        a["serviceAccountName"]: a["permissionPolicyARNs"]
+        for a in cluster()["iam"]["podIdentityAssociations"]
+        if a["namespace"] == "lantern"
+    }
+    seen = set()
+    for obj in rendered["eks"]:
+        template = pod_template(obj)
+        if template is None:
+            continue
+        account = template["spec"].get("serviceAccountName", "default")
+        for component in filter(None, map(component_of, containers(template))):
+            seen.add(component)
+            if actions_called(component):
+                arns = associations.get(account, [])
+                assert [a.rsplit("/", 1)[1] for a in arns] == [f"lantern-{component}"], account
+            else:
+                assert account not in associations, f"{account} gets a role it never uses"
+    assert seen == {"frontend", *AWS_CALLERS}
 
 
 # Service accounts that belong to an EKS add-on: their association must be declared on the

@@ -154,9 +154,9 @@ def test_exception_rules_flag_a_missing_reason_a_stale_exception_and_a_new_findi
     )
     assert accepted[1].reason == ""  # the blank line ends the comment block
     findings = [
-        Finding("DL3008", ("deploy/load/Dockerfile",), "pin"),
+        Finding("DL3008", ("deploy/example/Dockerfile",), "pin"),
         Finding("DL3008", ("services/Dockerfile",), "pin"),  # outside "only"
-        Finding("DL3007", ("deploy/load/Dockerfile",), "latest"),
+        Finding("DL3007", ("deploy/example/Dockerfile",), "latest"),
     ]
     problems = checkers.exception_problems(accepted, findings)
     assert any(p.startswith("DL3007: no reason") for p in problems)

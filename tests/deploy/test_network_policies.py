@@ -23,13 +23,15 @@ def architecture(overlay: str) -> set[Flow]:
         Flow("any", "frontend", port["frontend"]),  # shoppers
         Flow("frontend", "producer", port["producer"]),  # POST /orders
         Flow("frontend", "consumer", port["consumer"]),  # GET /orders/<id>, pipeline page
-        *(Flow("load", s, port[s]) for s in SERVICES),  # hey, and the queue-depth summary
+        # hey's targets; the load job counts its orders in the table, never asks the consumer
+        Flow("load", "frontend", port["frontend"]),
+        Flow("load", "producer", port["producer"]),
         *(Flow(s, "otel-collector", p, proto) for s in SERVICES for p, proto in COLLECTOR_PORTS),
         *(Flow("otel-collector", s, port[s]) for s in SERVICES),  # /metrics scrape
     }
     workloads = {*SERVICES, "otel-collector", "load"}
     if overlay == "eks":
-        for client in ("producer", "consumer", "otel-collector"):
+        for client in ("producer", "consumer", "load", "otel-collector"):
             flows |= {
                 Flow(client, "cidr:0.0.0.0/0", 443),  # SQS, DynamoDB, X-Ray, CloudWatch, API
                 Flow(client, "cidr:169.254.170.23/32", 80),  # EKS Pod Identity agent
@@ -38,7 +40,7 @@ def architecture(overlay: str) -> set[Flow]:
         workloads |= {"elasticmq", "dynamodb", "jaeger"}
         flows |= {
             *(Flow(s, "elasticmq", 9324) for s in ("producer", "consumer")),
-            *(Flow(s, "dynamodb", 8000) for s in ("producer", "consumer")),
+            *(Flow(s, "dynamodb", 8000) for s in ("producer", "consumer", "load")),
             Flow("otel-collector", "jaeger", 4317),
             Flow("otel-collector", "cidr:0.0.0.0/0", 443),  # Kubernetes API (pod discovery)
             Flow("otel-collector", "cidr:0.0.0.0/0", 6443),
