@@ -6,6 +6,7 @@ queue, the keeper and the store, so nothing here waits.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from consumer.fakes import FakeMessages, FakeOrderStore
 from consumer.worker import MAX_RETRY_DELAY_SECONDS, VisibilityKeeper, Worker
 from lantern.aws import endpoint_down
 from lantern.orders import Order
+from lantern.telemetry.messaging import NoopMessagingTracer
 from tests.support.units import FakeClock
 
 VISIBILITY = 30
@@ -198,3 +200,53 @@ class TestVisibilityKeeper:
         assert keeper.sweep() == ["h-1"]
         (warning,) = [line for line in log_lines if line["event"] == "visibility not extended"]
         assert warning["count"] == 1
+
+
+class GatedReceives(FakeMessages):
+    """The first receive answers at once; the second waits for ``gate``, as a receive that is
+    still on the wire when the process is told to stop."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.entered, self.gate = threading.Event(), threading.Event()
+        self._calls = 0
+
+    def receive(self, batch: int, wait: int, visibility: int) -> list[Any]:
+        self._calls += 1
+        if self._calls == 2:
+            self.entered.set()
+            self.gate.wait(60)
+        return super().receive(batch, wait, visibility)
+
+
+def test_stop_waits_for_a_receive_on_a_busy_queue_and_hands_its_batch_back(
+    processor: Any, clock: FakeClock, make_order: Callable[..., Order]
+) -> None:
+    """Had the process exited during the second receive, its batch would stay in flight for a
+    whole visibility timeout; stop() waits for it and makes it visible again at once."""
+    messages = GatedReceives(clock)
+    for n in range(12):
+        messages.send_order(make_order(f"Customer {n}"))
+    worker = Worker(
+        messages, processor, NoopMessagingTracer(), queue_name="orders", concurrency=1,
+        batch_size=10, wait_seconds=0, visibility_seconds=VISIBILITY, retry_base_seconds=2,
+        clock=clock,
+    )  # fmt: skip
+    worker.start()
+    assert messages.entered.wait(60), "the second receive never started"
+    seen_when_stopped: list[int] = []
+
+    def stop() -> None:
+        worker.stop(timeout=60)
+        seen_when_stopped.append(len(messages.visibility_changes))
+
+    stopper = threading.Thread(target=stop)
+    stopper.start()
+    stopper.join(1.0)  # a stop that does not wait for the receive has returned by now
+    messages.gate.set()
+    stopper.join(60)
+
+    handed_back = [(len(handles), seconds) for handles, seconds in messages.visibility_changes]
+    assert handed_back[-1:] == [(2, 0)]
+    assert seen_when_stopped == [len(messages.visibility_changes)]  # before stop() returned
+    assert messages.depth("orders") == (2, 0)

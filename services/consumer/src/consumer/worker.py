@@ -113,6 +113,11 @@ class Worker:
         # Batches being worked on. stop() waits for this to reach 0, and a batch only starts
         # while not stopping (both under the condition's lock), so none starts after the wait.
         self._busy = 0
+        # Receives that follow a non-empty batch: on a busy queue they return at once with
+        # messages, so stop() waits for them too; were the process to exit first, their batch
+        # would stay in flight for a whole visibility timeout. A receive after an empty batch
+        # is an idle long poll (up to CONSUMER_WAIT_SECONDS): not waited for.
+        self._eager_receives = 0
         self._idle = threading.Condition()
 
     def start(self) -> None:
@@ -133,34 +138,52 @@ class Worker:
         """
         with self._idle:
             self._stop.set()
-            finished = self._idle.wait_for(lambda: self._busy == 0, timeout)
+            finished = self._idle.wait_for(
+                lambda: self._busy == 0 and self._eager_receives == 0, timeout
+            )
             unfinished = self._busy
         self.keeper.stop()
         log.info("worker stopped", drained=finished, unfinished_batches=unfinished)
 
     def _poll(self) -> None:
         failures = 0
+        eager = False  # the last receive brought messages: the next one will not idle
         while not self._stop.is_set():
+            if eager and not self._track_eager(+1):
+                return
             try:
                 batch = self._receive()
                 failures = 0
             except AWS_ERRORS as exc:
                 failures += 1
                 if failures == 1 or failures % 30 == 0:
-                    log.warning(
-                        "receive failed",
-                        error=str(exc),
-                        attempts=failures,
-                    )
+                    log.warning("receive failed", error=str(exc), attempts=failures)
                 self._stop.wait(min(5.0, 0.5 * failures))
-                continue
-            if batch and self._begin():
-                try:
-                    self.process_batch(batch)
-                finally:
-                    self._end()
-            elif batch:
-                self._hand_back(batch)
+                batch = []
+            else:
+                self._work_or_hand_back(batch)
+            finally:
+                if eager:
+                    self._track_eager(-1)
+            eager = bool(batch)
+
+    def _work_or_hand_back(self, batch: list[Message]) -> None:
+        if batch and self._begin():
+            try:
+                self.process_batch(batch)
+            finally:
+                self._end()
+        elif batch:
+            self._hand_back(batch)
+
+    def _track_eager(self, delta: int) -> bool:
+        """Count an eager receive in (+1: refused once stopping) or out (-1)."""
+        with self._idle:
+            if delta > 0 and self._stop.is_set():
+                return False
+            self._eager_receives += delta
+            self._idle.notify_all()
+            return True
 
     def _begin(self) -> bool:
         """Count a batch as in flight, unless the worker is stopping."""
