@@ -67,12 +67,22 @@ def count_run(dynamodb: Any, table: str, run_tag: str) -> RunCount:
 
 
 def wait_for_store(
-    count: Callable[[], RunCount], expected: int, patience: float, poll: float = 1.0
+    count: Callable[[], RunCount],
+    expected: int,
+    patience: float,
+    poll: float = 1.0,
+    max_poll: float = 10.0,
 ) -> RunCount:
-    """The run's count once it reaches ``expected`` or stops moving for ``patience`` s."""
+    """The run's count once it reaches ``expected`` or stops moving for ``patience`` s.
+
+    Each count is a scan of the whole table, so the interval grows (x1.5, up to ``max_poll``)
+    while the count is still short: a backlog that takes minutes is read a few dozen times,
+    not once a second.
+    """
     last, last_change = count(), time.monotonic()
     while last.found < expected and time.monotonic() - last_change <= patience:
         time.sleep(poll)
+        poll = min(poll * 1.5, max_poll)
         current = count()
         if current != last:
             last, last_change = current, time.monotonic()
