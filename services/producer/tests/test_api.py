@@ -108,3 +108,20 @@ def test_readiness_reports_each_dependency(
     checks = response.get_json()["checks"]
     assert checks["dynamodb"] == "ok"
     assert checks["sqs"].startswith("EndpointConnectionError")
+
+
+@pytest.mark.parametrize(
+    ("headers", "advice"), [({"Idempotency-Key": "k1"}, "safe"), ({}, "second")]
+)
+def test_an_unconfirmed_send_is_504_outcome_unknown_never_nothing_was_enqueued(
+    app: Flask, queue: FakeQueue, body: Any, headers: dict[str, str], advice: str
+) -> None:
+    queue.unanswered = 1
+    response = app.test_client().post("/orders", json=body(), headers=headers)
+    assert response.status_code == 504
+    answer = response.get_json()
+    assert answer["error"] == "outcome_unknown"
+    assert answer["order_id"] == queue.sent[0].order_id
+    assert advice in answer["detail"]
+    assert "nothing was enqueued" not in answer["detail"]
+    assert response.headers["Retry-After"] == "2"

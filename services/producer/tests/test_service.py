@@ -9,7 +9,7 @@ import pytest
 from lantern.aws import client_error, endpoint_down
 from lantern.orders import OrderRejected
 from producer.fakes import FakeIdempotencyStore, FakeQueue
-from producer.service import OrderService, QueueUnavailable
+from producer.service import OrderService, OutcomeUnknown, QueueUnavailable
 
 
 def test_placing_an_order_enqueues_it_and_counts_it(
@@ -133,3 +133,43 @@ def test_a_failing_mark_sent_still_accepts_and_logs(
     assert [line["event"] for line in log_lines if line["level"] == "warning"] == [
         "idempotency claim not marked sent"
     ]
+
+
+def test_an_unknown_send_keeps_the_claim_and_a_retry_sends_the_same_order_id(
+    service: OrderService, queue: FakeQueue, store: FakeIdempotencyStore, body: Any, counts: Any
+) -> None:
+    """The first send was enqueued but not confirmed: the retry must not make a second order.
+    It sends the same order id again, which the consumer's conditional write fulfils once."""
+    queue.unanswered = 1
+    with pytest.raises(OutcomeUnknown) as unknown:
+        service.place(body(), "key-1")
+    assert store.records["key-1"].state == "unknown"
+
+    retried = service.place(body(), "key-1")
+
+    assert retried.order_id == unknown.value.order_id
+    assert retried.replayed
+    assert [order.order_id for order in queue.sent] == [retried.order_id] * 2
+    assert store.records["key-1"].state == "sent"
+    assert counts() == (1.0, {"outcome_unknown": 1.0})
+
+
+def test_an_unknown_key_with_another_body_is_still_refused(
+    service: OrderService, queue: FakeQueue, body: Any
+) -> None:
+    queue.unanswered = 1
+    with pytest.raises(OutcomeUnknown):
+        service.place(body(), "key-1")
+    with pytest.raises(OrderRejected) as refused:
+        service.place(body(items=[{"sku": "LNT-002", "quantity": 1}]), "key-1")
+    assert refused.value.code == "idempotency_key_reused"
+    assert len(queue.sent) == 1
+
+
+def test_an_unknown_send_without_a_key_is_reported_unknown_not_unavailable(
+    service: OrderService, queue: FakeQueue, body: Any
+) -> None:
+    queue.unanswered = 1
+    with pytest.raises(OutcomeUnknown) as unknown:
+        service.place(body())
+    assert [order.order_id for order in queue.sent] == [unknown.value.order_id]

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from lantern.settings import AwsSettings
 
@@ -54,9 +60,23 @@ def queue_url(client: SQSClient, settings: AwsSettings, name: str | None = None)
     return client.get_queue_url(QueueName=name or settings.queue_name)["QueueUrl"]
 
 
-def client_error(code: str, operation: str) -> ClientError:
+def client_error(code: str, operation: str, status: int = 400) -> ClientError:
     """The error botocore raises when AWS answers ``code`` (for the services' in-memory fakes)."""
-    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
+    metadata = {"HTTPStatusCode": status}
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": metadata},  # type: ignore[typeddict-item]
+        operation,
+    )
+
+
+def proves_not_sent(exc: BaseException) -> bool:
+    """Whether a failed call certainly changed nothing: no connection was made (refused, DNS,
+    connect timeout), the SDK never sent it, or AWS refused it (a 4xx answer). A read timeout,
+    a dropped connection or a 5xx may each come after AWS acted on the request."""
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return isinstance(status, int) and status < 500
+    return isinstance(exc, BotoConnectionError | NoCredentialsError | ParamValidationError)
 
 
 def endpoint_down(url: str = "http://127.0.0.1:1") -> EndpointConnectionError:

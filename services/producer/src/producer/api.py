@@ -8,7 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from lantern.logs import bind
 from lantern.orders import MAX_BODY_BYTES, OrderRejected, decode_json_body
 from lantern.web import json_error
-from producer.service import OrderService, QueueUnavailable
+from producer.service import OrderService, OutcomeUnknown, QueueUnavailable
 from producer.signals import ProducerSignals
 
 
@@ -43,6 +43,20 @@ def _read_body() -> bytes | None:
     return b"".join(chunks) if size <= MAX_BODY_BYTES else None
 
 
+def _outcome_unknown(order_id: str, *, keyed: bool) -> tuple[Response, int]:
+    """504: SQS may have taken the order. With a key a retry is safe (the same order id is sent
+    again and fulfilled once); without one, a retry may place a second order."""
+    retry = (
+        "retry with the same Idempotency-Key: it is safe, the order is fulfilled at most once"
+        if keyed
+        else "a retry without an Idempotency-Key may place a second order"
+    )
+    detail = f"the order queue did not confirm the order; it may be queued; {retry}"
+    response = jsonify(error="outcome_unknown", detail=detail, order_id=order_id)
+    response.headers["Retry-After"] = "2"
+    return response, 504
+
+
 def create_blueprint(service: OrderService, signals: ProducerSignals) -> Blueprint:
     api = Blueprint("orders", __name__)
 
@@ -68,6 +82,9 @@ def create_blueprint(service: OrderService, signals: ProducerSignals) -> Bluepri
             )
             response.headers["Retry-After"] = "2"
             return response, status
+        except OutcomeUnknown as unknown:
+            bind(rejected="outcome_unknown", order_id=unknown.order_id)
+            return _outcome_unknown(unknown.order_id, keyed="Idempotency-Key" in request.headers)
         bind(order_id=placed.order_id, replayed=placed.replayed)
         response = jsonify(order_id=placed.order_id, status="queued")
         if placed.replayed:

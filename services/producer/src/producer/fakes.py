@@ -11,21 +11,27 @@ from dataclasses import dataclass
 
 from lantern.aws import client_error
 from lantern.orders import Order
-from producer.ports import STALE_CLAIM_SECONDS, Claim, Clock
+from producer.ports import STALE_CLAIM_SECONDS, Claim, Clock, SendOutcomeUnknown
 
 
 class FakeQueue:
-    """Records the orders sent; ``failures`` are raised, one per send, before any is recorded."""
+    """Records the orders sent; ``failures`` are raised, one per send, before any is recorded;
+    the next ``unanswered`` sends are recorded and then answer SendOutcomeUnknown (the order
+    was enqueued, but the sender cannot know it)."""
 
     def __init__(self) -> None:
         self.sent: list[Order] = []
         self.failures: list[Exception] = []
+        self.unanswered = 0
         self.down: Exception | None = None  # raised by check() while set
 
     def send(self, order: Order) -> str:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(order)
+        if self.unanswered:
+            self.unanswered -= 1
+            raise SendOutcomeUnknown("Read timeout on endpoint URL")
         return f"msg-{len(self.sent)}"
 
     def check(self) -> None:
@@ -76,6 +82,12 @@ class FakeIdempotencyStore:
         if found is None or found.order_id != order_id:
             raise client_error("ConditionalCheckFailedException", "UpdateItem")
         found.state = "sent"
+
+    def mark_unknown(self, key: str, order_id: str) -> None:
+        self._maybe_fail("mark_unknown")
+        found = self.records.get(key)
+        if found is not None and found.order_id == order_id and found.state == "pending":
+            found.state = "unknown"
 
     def release(self, key: str, order_id: str) -> None:
         self._maybe_fail("release")

@@ -97,6 +97,22 @@ class IdempotencyStore:
             ExpressionAttributeValues={":sent": {"S": "sent"}, ":id": {"S": order_id}},
         )
 
+    def mark_unknown(self, key: str, order_id: str) -> None:
+        """Our send may or may not have enqueued: a retry with the key then sends the same order
+        id again (safe: the consumer fulfils an id once) instead of a new order."""
+        self._db.update_item(
+            TableName=self._table,
+            Key=idempotency_key(key),
+            UpdateExpression="SET #state = :unknown",
+            ConditionExpression="order_id = :id AND #state = :pending",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":unknown": {"S": "unknown"},
+                ":pending": {"S": "pending"},
+                ":id": {"S": order_id},
+            },
+        )
+
     def release(self, key: str, order_id: str) -> None:
         """Forget a claim whose order was never enqueued, so a retry can send it."""
         try:

@@ -22,13 +22,20 @@ class Claim:
 
     order_id: str
     replayed: bool
-    state: str  # "pending" or "sent"
+    state: str  # "pending", "sent", or "unknown" (a send that may or may not have enqueued)
     same_request: bool
+
+
+class SendOutcomeUnknown(RuntimeError):
+    """The send may have enqueued the order or not: the request reached SQS (or may have) and
+    no answer came back, or an earlier attempt of the SDK's retries did. Sending the same order
+    id again is safe: the consumer's conditional write fulfils it once."""
 
 
 class Queue(Protocol):
     def send(self, order: Order) -> str:
-        """Enqueue ``order``; return the message id. Raises botocore errors on failure."""
+        """Enqueue ``order``; return the message id. Raises botocore errors when the order was
+        certainly not enqueued, :class:`SendOutcomeUnknown` when it may have been."""
         ...
 
     def check(self) -> None:
@@ -40,6 +47,8 @@ class IdempotencyClaims(Protocol):
     def claim(self, key: str, order_id: str, print_: str) -> Claim: ...
 
     def mark_sent(self, key: str, order_id: str) -> None: ...
+
+    def mark_unknown(self, key: str, order_id: str) -> None: ...
 
     def release(self, key: str, order_id: str) -> None: ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -11,7 +11,7 @@ from lantern.catalog import Catalog
 from lantern.logs import get_logger
 from lantern.orders import Order, OrderRejected, build_order
 from producer.idempotency import KEY_PATTERN, fingerprint
-from producer.ports import IdempotencyClaims, Queue
+from producer.ports import IdempotencyClaims, Queue, SendOutcomeUnknown
 from producer.signals import ProducerSignals
 
 log = get_logger(__name__)
@@ -20,6 +20,15 @@ AWS_ERRORS = (BotoCoreError, ClientError)
 
 class QueueUnavailable(RuntimeError):
     """The order could not be enqueued; nothing was accepted."""
+
+
+class OutcomeUnknown(RuntimeError):
+    """The order may or may not have been enqueued. A retry with the same Idempotency-Key sends
+    the same order id again, which the consumer fulfils once."""
+
+    def __init__(self, order_id: str, detail: str) -> None:
+        super().__init__(detail)
+        self.order_id = order_id
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,8 @@ class OrderService:
         self._idempotency, self._signals = idempotency, signals
 
     def place(self, payload: Any, idempotency_key: str | None = None) -> Placed:
-        """Accept ``payload`` as an order. Raises OrderRejected or QueueUnavailable."""
+        """Accept ``payload`` as an order. Raises OrderRejected, QueueUnavailable (nothing was
+        enqueued) or OutcomeUnknown (it may have been)."""
         try:
             order = build_order(payload, self.catalog)
             if idempotency_key is not None and not KEY_PATTERN.match(idempotency_key):
@@ -64,18 +74,30 @@ class OrderService:
         except AWS_ERRORS as exc:
             self._signals.rejected("queue_unavailable")
             raise QueueUnavailable(str(exc)) from exc
-        if claim.replayed:
+        if claim.replayed and claim.state == "unknown" and claim.same_request:
+            # The first send's fate is unknown: send the same order id again.
+            order = replace(order, order_id=claim.order_id)
+        elif claim.replayed:
             return self._replay(claim.order_id, claim.state, claim.same_request)
         try:
             self._send(order)
         except QueueUnavailable:
             self._release(key, order.order_id)
             raise
+        except OutcomeUnknown:
+            self._mark(key, order.order_id, "unknown")
+            raise
+        self._mark(key, order.order_id, "sent")
+        return Placed(order.order_id, replayed=claim.replayed, total_cents=order.total_cents)
+
+    def _mark(self, key: str, order_id: str, state: str) -> None:
+        mark = self._idempotency.mark_sent if state == "sent" else self._idempotency.mark_unknown
         try:
-            self._idempotency.mark_sent(key, order.order_id)
+            mark(key, order_id)
         except AWS_ERRORS:
-            log.warning("idempotency claim not marked sent", exc_info=True)
-        return Placed(order.order_id, replayed=False, total_cents=order.total_cents)
+            # sent: a retry gets 409 until the claim goes stale; unknown: a retry is taken for
+            # a new request after that, as if the claim had been released
+            log.warning(f"idempotency claim not marked {state}", exc_info=True)
 
     def _release(self, key: str, order_id: str) -> None:
         try:
@@ -99,6 +121,10 @@ class OrderService:
     def _send(self, order: Order) -> None:
         try:
             self._queue.send(order)
+        except SendOutcomeUnknown as exc:
+            self._signals.rejected("outcome_unknown")
+            log.warning("order may not be enqueued", order_id=order.order_id, error=str(exc))
+            raise OutcomeUnknown(order.order_id, str(exc)) from exc
         except AWS_ERRORS as exc:
             self._signals.rejected("queue_unavailable")
             log.warning(

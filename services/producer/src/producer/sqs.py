@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from lantern.aws import queue_url
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lantern.aws import proves_not_sent, queue_url
 from lantern.envelope import MessageAttributes, encode_order, string_attribute
 from lantern.flags import PRODUCER_POISON_RATE, PRODUCER_SQS_LATENCY_MS, Scenarios
 from lantern.orders import Order
 from lantern.settings import AwsSettings
 from lantern.telemetry.messaging import MessageSpan, MessagingTracer
+from producer.ports import SendOutcomeUnknown
 from producer.signals import ProducerSignals
 
 if TYPE_CHECKING:
@@ -22,6 +25,12 @@ if TYPE_CHECKING:
 def poison(order: Order) -> str:
     """A message body no consumer can decode, for the poison-message lab (it ends in the DLQ)."""
     return json.dumps({"schema": "lantern.order/v1", "order": {"order_id": order.order_id}})
+
+
+class _Attempts(threading.local):
+    """Per request thread: whether an attempt of the current send may have reached SQS."""
+
+    maybe_sent = False
 
 
 class OrderQueue:
@@ -38,6 +47,18 @@ class OrderQueue:
         self._scenarios = scenarios or Scenarios()
         self._url: str | None = None
         self._lock = threading.Lock()
+        # botocore retries a failed attempt on its own; a send whose last attempt was refused
+        # may still have been enqueued by an earlier one that timed out. Every attempt is seen.
+        self._attempts = _Attempts()
+        sqs.meta.events.register("needs-retry.sqs.SendMessage", self._observe_attempt)
+
+    def _observe_attempt(
+        self, response: Any = None, caught_exception: BaseException | None = None, **_: Any
+    ) -> None:
+        failed_unclearly = caught_exception is not None and not proves_not_sent(caught_exception)
+        answered_5xx = response is not None and response[0].status_code >= 500
+        if failed_unclearly or answered_5xx:
+            self._attempts.maybe_sent = True
 
     def url(self) -> str:
         """The queue URL, looked up once (lazily, so the service starts even if SQS is down)."""
@@ -58,6 +79,7 @@ class OrderQueue:
             span.set_attribute("lantern.order.id", order.order_id)
             started = time.perf_counter()
             self._injected_latency(span)
+            self._attempts.maybe_sent = False
             try:
                 response = self._sqs.send_message(
                     QueueUrl=self.url(),
@@ -65,6 +87,10 @@ class OrderQueue:
                     MessageAttributes=attributes,  # type: ignore[arg-type]
                     MessageSystemAttributes=system_attributes,  # type: ignore[arg-type]
                 )
+            except (BotoCoreError, ClientError) as exc:
+                if self._attempts.maybe_sent or not proves_not_sent(exc):
+                    raise SendOutcomeUnknown(str(exc)) from exc
+                raise
             finally:
                 self._signals.sent(time.perf_counter() - started)
             span.set_attribute("messaging.message.id", response["MessageId"])
