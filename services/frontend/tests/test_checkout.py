@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from frontend.clients import Refused
+from frontend.clients import Refused, Unavailable, Unconfirmed
+from frontend.views import checkout as checkout_view
 
 ORDER_PAGE = re.compile(r"/orders/(ord_[0-9a-f]{32})$")
 
@@ -193,3 +194,50 @@ def test_an_unexpected_answer_is_an_error_page_that_keeps_the_cart(
     assert "Your cart is kept" in response.get_data(as_text=True)
     assert checkouts(shopper.client, "error") == 1
     assert 'data-sku="LNT-001"' in shopper.get("/cart").get_data(as_text=True)
+
+
+@pytest.fixture
+def no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checkout_view, "RETRY_WAITS", (0.0,) * len(checkout_view.RETRY_WAITS))
+
+
+@pytest.mark.usefixtures("no_retry_waits")
+def test_an_unconfirmed_order_is_retried_with_the_same_key_and_placed(
+    shopper: Any, producer: Any
+) -> None:
+    shopper.add("LNT-001")
+    producer.failures.append(Unconfirmed("POST /orders: ReadTimeout"))
+
+    response = shopper.checkout()
+
+    assert response.status_code == 303
+    assert ORDER_PAGE.search(response.headers["Location"])
+    assert [key for _, key in producer.calls] == [producer.calls[0][1]] * 2
+
+
+@pytest.mark.usefixtures("no_retry_waits")
+@pytest.mark.parametrize(
+    "then",
+    [
+        Refused(409, "request_in_progress", "in progress"),  # the stalled first try holds the key
+        Unavailable("POST /orders: ConnectionError"),  # the producer went away meanwhile
+        Unconfirmed("POST /orders: HTTP 504"),
+    ],
+)
+def test_an_order_that_stays_unconfirmed_never_says_nothing_was_ordered(
+    shopper: Any, producer: Any, then: Exception
+) -> None:
+    shopper.add("LNT-001")
+    key = shopper.checkout_id()
+    producer.failures.extend([Unconfirmed("POST /orders: ReadTimeout"), *[then] * 4])
+
+    response = shopper.checkout(key=key)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "it may have been placed" in page
+    assert "nothing was ordered" not in page
+    assert "not placed" not in page
+    assert f'value="{key}"' in page  # pressing again sends the same key
+    assert len(producer.calls) == 1 + len(checkout_view.RETRY_WAITS)
+    assert checkouts(shopper.client, "unconfirmed") == 1

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
+import urllib3
 
 from lantern.orders import OrderRecord
 
@@ -19,6 +20,12 @@ CONNECT_TIMEOUT_SECONDS = 1.0
 
 class Unavailable(Exception):
     """The service did not answer usefully (refused, timed out, 5xx)."""
+
+
+class Unconfirmed(Exception):
+    """The order may have been placed: the producer said so (504 outcome_unknown), or the request
+    reached it and no answer came back (a read timeout, a dropped connection, another 5xx). A
+    retry with the same Idempotency-Key is safe; "nothing was ordered" would not be true."""
 
 
 class Refused(Exception):
@@ -94,11 +101,37 @@ def _error_body(response: requests.Response) -> tuple[str, str]:
     return str(body.get("error", "http_error")), str(body.get("detail", ""))
 
 
+def _never_sent(exc: requests.RequestException) -> bool:
+    """Whether the request certainly never reached the service (refused, or no connection in
+    time), as opposed to failing after it was sent."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.exceptions.ConnectionError) or not exc.args:
+        return False
+    reason = getattr(exc.args[0], "reason", exc.args[0])
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
 class ProducerClient(_Service):
     def place(self, payload: dict[str, Any], idempotency_key: str) -> Placed:
-        response = self._request(
-            "POST", "/orders", json=payload, headers={"Idempotency-Key": idempotency_key}
-        )
+        """Raises Unavailable only when nothing was ordered, Unconfirmed when it may have been,
+        Refused for a 4xx."""
+        try:
+            response = self._http.request(
+                "POST",
+                f"{self._base}/orders",
+                json=payload,
+                headers={"Idempotency-Key": idempotency_key},
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            if _never_sent(exc):
+                raise Unavailable(f"POST /orders: {type(exc).__name__}") from exc
+            raise Unconfirmed(f"POST /orders: {type(exc).__name__}") from exc
+        if response.status_code == 503 and _error_body(response)[0] == "queue_unavailable":
+            raise Unavailable("POST /orders: the order queue is unreachable, nothing was enqueued")
+        if response.status_code >= 500:
+            raise Unconfirmed(f"POST /orders: HTTP {response.status_code}")
         if response.status_code != 202:
             code, detail = _error_body(response)
             raise Refused(response.status_code, code, detail)

@@ -7,8 +7,10 @@ from prometheus_client import CollectorRegistry, Counter
 from lantern.telemetry.statsd import SafeStatsd
 
 # placed: the producer accepted it; invalid: the form or the cart was refused (by us or by the
-# producer); paused: the producer or its queue was unreachable; error: any other answer.
-CHECKOUT_OUTCOMES = ("placed", "invalid", "paused", "error")
+# producer); paused: the producer or its queue was unreachable, nothing was ordered;
+# unconfirmed: it may have been placed (retried with the same key, still no answer); error: any
+# other answer.
+CHECKOUT_OUTCOMES = ("placed", "invalid", "paused", "unconfirmed", "error")
 
 
 class FrontendSignals:
@@ -17,7 +19,7 @@ class FrontendSignals:
         self._checkouts = Counter(
             "checkouts",
             "Checkout form submissions, by outcome: placed, invalid, paused (ordering "
-            "unavailable, cart kept), error.",
+            "unavailable, cart kept), unconfirmed (it may have been placed), error.",
             ["outcome"],
             registry=registry,
         )

@@ -17,7 +17,7 @@ from opentelemetry import trace
 from werkzeug.wrappers import Response
 
 from frontend import cart
-from frontend.clients import OrderIntake, Placed, Refused, Unavailable
+from frontend.clients import OrderIntake, Placed, Refused, Unavailable, Unconfirmed
 from frontend.sessions import load_cart, remember_order, save_cart
 from frontend.signals import FrontendSignals
 from frontend.views import forms
@@ -26,12 +26,18 @@ from lantern.logs import bind, current_trace_ids
 from lantern.orders import MAX_NAME_CHARS, OrderRejected, build_order, is_email
 
 _CHECKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
-IN_PROGRESS_RETRIES = (0.2, 0.4, 0.8)  # waits while a twin request with our key finishes
+# Waits between tries with the same key: a twin request finishing, or an unconfirmed send
+# being resent by the producer under the same order id.
+RETRY_WAITS = (0.2, 0.4, 0.8, 1.6)
 FIELD_OF_CODE = {"invalid_name": "name", "invalid_email": "email"}
 Rendered = tuple[str, int] | Response
 DETAILS_CHANGED = (
     "Your details changed since you last pressed the button. "
     "Please check them and place the order again."
+)
+UNCONFIRMED = (
+    "We could not confirm your order: it may have been placed. Pressing the button again is "
+    "safe, this checkout can never become two orders."
 )
 NOT_PLACED = (
     "Something went wrong on our side and the order was not placed. "
@@ -58,15 +64,32 @@ def validate_customer(name: str, email: str) -> dict[str, str]:
 
 
 def _place(producer: OrderIntake, payload: dict[str, Any], key: str) -> Placed:
-    """Place the order; wait briefly if a twin submission with the same key is in progress."""
-    for wait in (*IN_PROGRESS_RETRIES, None):
+    """Place the order. With the same key, retry while the outcome is unknown (the producer
+    then sends the same order id again) or a twin submission is in progress. Once a try was
+    unconfirmed, a later refusal to connect or a key still in progress (the stalled first
+    request holds it) leaves it unconfirmed: never "nothing was ordered"."""
+    unconfirmed: Unconfirmed | None = None
+    for wait in (*RETRY_WAITS, None):
         try:
             return producer.place(payload, key)
-        except Refused as refused:
-            if refused.status != 409 or wait is None:
+        except Unconfirmed as exc:
+            unconfirmed = exc
+        except (Unavailable, Refused) as exc:
+            in_progress = isinstance(exc, Refused) and exc.status == 409
+            retry_in_progress = in_progress and wait is not None
+            if _refused_for_good(exc) or (unconfirmed is None and not retry_in_progress):
                 raise
-            time.sleep(wait)
-    raise AssertionError("unreachable")
+        if wait is None:
+            break
+        time.sleep(wait)
+    if unconfirmed is None:
+        raise AssertionError("unreachable: the last try either returned or raised")
+    raise unconfirmed
+
+
+def _refused_for_good(exc: Exception) -> bool:
+    """A 4xx other than 409 (in progress) is the producer's final word on this request."""
+    return isinstance(exc, Refused) and exc.status != 409
 
 
 def create_blueprint(
@@ -134,6 +157,14 @@ def create_blueprint(
         except Unavailable as exc:
             finish("paused", error=str(exc)[:200])
             page, status = form(priced, status=503, values=values, checkout_id=key, paused=True)
+            response = Response(page, status, mimetype="text/html")
+            response.headers["Retry-After"] = "5"
+            return response
+        except Unconfirmed as exc:
+            finish("unconfirmed", error=str(exc)[:200])
+            page, status = form(
+                priced, status=503, values=values, problem=UNCONFIRMED, checkout_id=key
+            )
             response = Response(page, status, mimetype="text/html")
             response.headers["Retry-After"] = "5"
             return response
