@@ -250,3 +250,38 @@ def test_stop_waits_for_a_receive_on_a_busy_queue_and_hands_its_batch_back(
     assert handed_back[-1:] == [(2, 0)]
     assert seen_when_stopped == [len(messages.visibility_changes)]  # before stop() returned
     assert messages.depth("orders") == (2, 0)
+
+
+class RecordedWaits(FakeMessages):
+    """Records each receive's wait time; ``enough`` is set after ``count`` receives."""
+
+    def __init__(self, clock: FakeClock, count: int) -> None:
+        super().__init__(clock)
+        self.waits: list[int] = []
+        self.count, self.enough = count, threading.Event()
+
+    def receive(self, batch: int, wait: int, visibility: int) -> list[Any]:
+        self.waits.append(wait)
+        if len(self.waits) >= self.count:
+            self.enough.set()
+        return super().receive(batch, wait, visibility)
+
+
+def test_only_an_empty_answer_leads_to_a_long_poll(
+    processor: Any, clock: FakeClock, make_order: Callable[..., Order]
+) -> None:
+    """After a batch the next receive does not wait (so stop() can wait for it); after an empty
+    one the poller long-polls (and an idle consumer is not waited for)."""
+    messages = RecordedWaits(clock, count=4)
+    for n in range(3):
+        messages.send_order(make_order(f"Customer {n}"))
+    worker = Worker(
+        messages, processor, NoopMessagingTracer(), queue_name="orders", concurrency=1,
+        batch_size=10, wait_seconds=20, visibility_seconds=VISIBILITY, retry_base_seconds=2,
+        clock=clock,
+    )  # fmt: skip
+    worker.start()
+    assert messages.enough.wait(60)
+    worker.stop(timeout=60)
+
+    assert messages.waits[:4] == [20, 0, 20, 20]

@@ -113,10 +113,11 @@ class Worker:
         # Batches being worked on. stop() waits for this to reach 0, and a batch only starts
         # while not stopping (both under the condition's lock), so none starts after the wait.
         self._busy = 0
-        # Receives that follow a non-empty batch: on a busy queue they return at once with
-        # messages, so stop() waits for them too; were the process to exit first, their batch
-        # would stay in flight for a whole visibility timeout. A receive after an empty batch
-        # is an idle long poll (up to CONSUMER_WAIT_SECONDS): not waited for.
+        # Receives that follow a non-empty batch are short polls (no wait: they return at once,
+        # with messages on a busy queue), and stop() waits for them too; were the process to
+        # exit first, their batch would stay in flight for a whole visibility timeout. Only
+        # after an empty answer does a poller long-poll (up to CONSUMER_WAIT_SECONDS), and
+        # that is not waited for, so an idle consumer stops at once.
         self._eager_receives = 0
         self._idle = threading.Condition()
 
@@ -152,7 +153,7 @@ class Worker:
             if eager and not self._track_eager(+1):
                 return
             try:
-                batch = self._receive()
+                batch = self._receive(wait=0 if eager else self._wait)
                 failures = 0
             except AWS_ERRORS as exc:
                 failures += 1
@@ -206,10 +207,10 @@ class Worker:
             pass  # they reappear after the visibility timeout instead
         log.info("batch handed back", count=len(batch))
 
-    def _receive(self) -> list[Message]:
-        """One long poll, as a ``receive {queue}`` span (each message then has its own trace)."""
+    def _receive(self, wait: int) -> list[Message]:
+        """One poll, as a ``receive {queue}`` span (each message then has its own trace)."""
         with self._messaging.receive(self._queue) as span:
-            batch = self._messages.receive(self._batch, self._wait, self._visibility)
+            batch = self._messages.receive(self._batch, wait, self._visibility)
             span.set_attribute("messaging.batch.message_count", len(batch))
             return batch
 
