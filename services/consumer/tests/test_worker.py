@@ -202,6 +202,17 @@ class TestVisibilityKeeper:
         assert warning["count"] == 1
 
 
+def polling_worker(
+    messages: FakeMessages, processor: Any, clock: FakeClock, wait_seconds: int
+) -> Worker:
+    """A worker whose one poller runs on a thread (start()/stop()), as in the service."""
+    return Worker(
+        messages, processor, NoopMessagingTracer(), queue_name="orders", concurrency=1,
+        batch_size=10, wait_seconds=wait_seconds, visibility_seconds=VISIBILITY,
+        retry_base_seconds=2, clock=clock,
+    )  # fmt: skip
+
+
 class GatedReceives(FakeMessages):
     """The first receive answers at once; the second waits for ``gate``, as a receive that is
     still on the wire when the process is told to stop."""
@@ -227,11 +238,7 @@ def test_stop_waits_for_a_receive_on_a_busy_queue_and_hands_its_batch_back(
     messages = GatedReceives(clock)
     for n in range(12):
         messages.send_order(make_order(f"Customer {n}"))
-    worker = Worker(
-        messages, processor, NoopMessagingTracer(), queue_name="orders", concurrency=1,
-        batch_size=10, wait_seconds=0, visibility_seconds=VISIBILITY, retry_base_seconds=2,
-        clock=clock,
-    )  # fmt: skip
+    worker = polling_worker(messages, processor, clock, wait_seconds=0)
     worker.start()
     assert messages.entered.wait(60), "the second receive never started"
     seen_when_stopped: list[int] = []
@@ -275,11 +282,7 @@ def test_only_an_empty_answer_leads_to_a_long_poll(
     messages = RecordedWaits(clock, count=4)
     for n in range(3):
         messages.send_order(make_order(f"Customer {n}"))
-    worker = Worker(
-        messages, processor, NoopMessagingTracer(), queue_name="orders", concurrency=1,
-        batch_size=10, wait_seconds=20, visibility_seconds=VISIBILITY, retry_base_seconds=2,
-        clock=clock,
-    )  # fmt: skip
+    worker = polling_worker(messages, processor, clock, wait_seconds=20)
     worker.start()
     assert messages.enough.wait(60)
     worker.stop(timeout=60)

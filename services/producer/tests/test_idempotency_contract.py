@@ -110,3 +110,28 @@ def test_a_taken_over_sender_cannot_mark_the_new_claim_sent(
     with pytest.raises(ClientError):
         store.mark_sent("k", "ord-1")
     assert store.claim("k", "ord-3", "fp").state == "pending"
+
+
+def test_an_unknown_claim_is_never_stale_and_keeps_its_order_id(
+    make_store: Callable[[], Store],
+) -> None:
+    """A send that may have enqueued: retries must re-send its order id, however late."""
+    store, clock = make_store()
+    store.claim("k", "ord-1", "fp")
+    store.mark_unknown("k", "ord-1")
+    clock.now += STALE_CLAIM_SECONDS + 1
+    unknown = store.claim("k", "ord-2", "fp")
+    assert (unknown.order_id, unknown.replayed, unknown.state) == ("ord-1", True, "unknown")
+    store.mark_sent("k", "ord-1")  # the re-send went through
+    assert store.claim("k", "ord-3", "fp").state == "sent"
+
+
+def test_only_a_pending_claim_of_ours_can_become_unknown(make_store: Callable[[], Store]) -> None:
+    store, _ = make_store()
+    store.claim("k", "ord-1", "fp")
+    store.mark_sent("k", "ord-1")
+    with pytest.raises(ClientError):
+        store.mark_unknown("k", "ord-1")  # a sent claim stays sent
+    with pytest.raises(ClientError):
+        store.mark_unknown("k", "ord-other")
+    assert store.claim("k", "ord-2", "fp").state == "sent"

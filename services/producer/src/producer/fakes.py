@@ -86,8 +86,9 @@ class FakeIdempotencyStore:
     def mark_unknown(self, key: str, order_id: str) -> None:
         self._maybe_fail("mark_unknown")
         found = self.records.get(key)
-        if found is not None and found.order_id == order_id and found.state == "pending":
-            found.state = "unknown"
+        if found is None or found.order_id != order_id or found.state != "pending":
+            raise client_error("ConditionalCheckFailedException", "UpdateItem")
+        found.state = "unknown"
 
     def release(self, key: str, order_id: str) -> None:
         self._maybe_fail("release")

@@ -88,29 +88,25 @@ class IdempotencyStore:
     def mark_sent(self, key: str, order_id: str) -> None:
         """Mark our claim sent. Conditional on the order id: a sender whose stale claim was taken
         over must not mark the new owner's claim sent (nor recreate a claim that was deleted)."""
-        self._db.update_item(
-            TableName=self._table,
-            Key=idempotency_key(key),
-            UpdateExpression="SET #state = :sent",
-            ConditionExpression="order_id = :id",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":sent": {"S": "sent"}, ":id": {"S": order_id}},
-        )
+        self._set_state(key, order_id, "sent")
 
     def mark_unknown(self, key: str, order_id: str) -> None:
         """Our send may or may not have enqueued: a retry with the key then sends the same order
         id again (safe: the consumer fulfils an id once) instead of a new order."""
+        self._set_state(key, order_id, "unknown", only_from="pending")
+
+    def _set_state(self, key: str, order_id: str, state: str, only_from: str | None = None) -> None:
+        condition, values = "order_id = :id", {":to": {"S": state}, ":id": {"S": order_id}}
+        if only_from is not None:
+            condition += " AND #state = :from"
+            values[":from"] = {"S": only_from}
         self._db.update_item(
             TableName=self._table,
             Key=idempotency_key(key),
-            UpdateExpression="SET #state = :unknown",
-            ConditionExpression="order_id = :id AND #state = :pending",
+            UpdateExpression="SET #state = :to",
+            ConditionExpression=condition,
             ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={
-                ":unknown": {"S": "unknown"},
-                ":pending": {"S": "pending"},
-                ":id": {"S": order_id},
-            },
+            ExpressionAttributeValues=values,
         )
 
     def release(self, key: str, order_id: str) -> None:
