@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -129,3 +130,23 @@ def test_an_xray_console_template_gets_the_xray_form_of_the_id(
         'href="https://console.example/xray/home#xray:traces/1-4bf92f35-77b34da6a3ce929d0e0e4736"'
         in page
     )
+
+
+def test_only_the_session_that_placed_an_order_sees_whose_it_is(
+    shopper: Any, consumer: Any
+) -> None:
+    """Order ids are unguessable, but a link can be shared or seen: a stranger with it sees the
+    order's status and lines, never the customer's name."""
+    shopper.add("LNT-001")
+    location = shopper.checkout().headers["Location"]
+    order_id = location.rsplit("/", 1)[1]
+    consumer.records[order_id] = fulfilled(order_id)
+
+    own = shopper.get(location).get_data(as_text=True)
+    stranger = shopper.client.application.test_client().get(location).get_data(as_text=True)
+    api = shopper.client.application.test_client().get(f"/api/orders/{order_id}").get_json()
+
+    assert "Ada Lovelace" in own
+    assert "Fulfilled" in stranger
+    assert "Ada Lovelace" not in stranger
+    assert "Ada Lovelace" not in json.dumps(api)

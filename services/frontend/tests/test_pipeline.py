@@ -84,7 +84,7 @@ def test_a_snapshot_reads_counters_queues_age_and_recent_orders(
         "buckets": [[0.1, 30.0], [1.0, 42.0], [None, 43.0]],
     }
     assert snap["recent"][0]["trace_url"] == f"http://jaeger/trace/{TRACE_ID}"
-    assert snap["recent"][1]["order_id"] is None
+    assert snap["recent"][1]["order_ref"] is None
     assert snap["recent"][1]["trace_url"] is None
 
 
@@ -114,6 +114,21 @@ def test_the_page_renders_the_current_numbers_without_javascript(
     assert '<span data-field="dlq_visible">1</span>' in page
     assert "tile-dlq is-alert" in page
     assert "291 ms" in page  # mean pickup age since start: 12.5 s / 43
-    assert "ord_dddddddddddd" in page
+    assert "ord_dddddddd…" in page
     assert "/static/js/pipeline.js" in page
     assert "ApproximateAgeOfOldestMessage" in page  # says what it shows instead, honestly
+
+
+def test_the_public_pipeline_names_orders_by_a_masked_id_and_links_to_none(
+    client: Any, producer: Any, consumer: Any
+) -> None:
+    feed(producer, consumer)
+    full_id = "ord_" + "d" * 32  # RECENT[0]'s
+
+    snap = client.get("/api/pipeline").get_data(as_text=True)
+    page = client.get("/pipeline").get_data(as_text=True)
+
+    assert full_id not in snap
+    assert full_id not in page
+    assert "ord_dddddddd…" in page
+    assert "/orders/" not in page

@@ -116,17 +116,26 @@ def message_age(samples: Samples | None) -> dict[str, Any] | None:
     }
 
 
+# The public pipeline page names an order by its first 8 hex digits: enough to tell rows apart
+# and to find your own, far too little to open anybody's order page (that takes all 32).
+ORDER_REF_CHARS = len("ord_") + 8
+
+
+def order_ref(order_id: str) -> str:
+    return order_id[:ORDER_REF_CHARS] + "…"
+
+
 def recent_orders(
     items: Iterable[dict[str, Any]], trace_template: str | None
 ) -> list[dict[str, Any]]:
     rows = []
     for item in items:
         order_id = item.get("order_id")
-        readable = isinstance(order_id, str) and is_order_id(order_id)
+        ref = order_ref(order_id) if isinstance(order_id, str) and is_order_id(order_id) else None
         trace_id = item.get("trace_id")
         rows.append(
             {
-                "order_id": order_id if readable else None,
+                "order_ref": ref,
                 "outcome": str(item.get("outcome", "unknown"))[:32],
                 "trace_id": trace_id if isinstance(trace_id, str) else None,
                 "trace_url": trace_url(trace_template, trace_id),

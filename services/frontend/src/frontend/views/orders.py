@@ -43,7 +43,8 @@ def order_view(
     trace_id = record.trace_id or remembered.get("trace")
     return {
         **_common(order_id, record.status, consumer_up, remembered, trace_id, trace_template),
-        "customer_name": record.customer_name,
+        # Only the session that placed the order sees whose it is.
+        "customer_name": record.customer_name if remembered else None,
         "lines": [{**asdict(line), "total_cents": line.total_cents} for line in record.lines],
         "item_count": record.item_count,
         "total_cents": record.total_cents,
