@@ -1,5 +1,8 @@
 """``make run``: start moto, create the queues and table, run the services until Ctrl-C.
 
+A service that crashes is restarted with backoff (:mod:`devstack.supervise`); the endpoint and
+its data stay. The runner exits 1 only when it cannot recover, 0 after Ctrl-C.
+
 Ports: AWS_PORT (4566), PRODUCER_PORT (8081), CONSUMER_PORT (8082), FRONTEND_PORT (8080).
 Everything else (OTEL_*, CONSUMER_WORK_MS, SYNTHETIC_ORDERS_PER_SECOND, ...) passes through.
 """
@@ -15,6 +18,7 @@ from importlib.util import find_spec
 from devstack.flags import runtime_copy
 from devstack.render import print_line
 from devstack.stack import Stack, StackConfig
+from devstack.supervise import Supervisor
 from lantern.settings import SettingsError, env_int
 
 
@@ -63,16 +67,6 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _watch(stack: Stack) -> None:
-    """Return when a service exits on its own (the others are then stopped too)."""
-    while True:
-        time.sleep(1.0)
-        for name, process in stack.services.items():
-            if process.proc is not None and process.proc.poll() is not None:
-                print(f"{name} exited with {process.proc.returncode}; stopping", file=sys.stderr)
-                return
-
-
 def main() -> int:
     try:
         config = config_from_env()
@@ -84,10 +78,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     started = time.monotonic()
+    code = 0
     try:
         stack.start()
         print(banner(config, time.monotonic() - started), flush=True)
-        _watch(stack)
+        code = Supervisor(stack).run()  # restarts crashed services; returns only on give-up
     except KeyboardInterrupt:
         pass
     except (RuntimeError, TimeoutError) as exc:
@@ -97,7 +92,7 @@ def main() -> int:
     print("\nstopping...", flush=True)
     stack.stop()
     print("stopped.", flush=True)
-    return 0
+    return code
 
 
 if __name__ == "__main__":

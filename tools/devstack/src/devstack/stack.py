@@ -174,6 +174,8 @@ class Stack:
         self.config, self.sink = config, sink
         self.endpoint: ServiceProcess | None = None
         self.services: dict[str, ServiceProcess] = {}
+        # One signing key per run, kept across frontend restarts: carts survive a crash.
+        self._secret_key = secrets.token_urlsafe(32)
 
     def base_env(self) -> dict[str, str]:
         env = {
@@ -214,8 +216,8 @@ class Stack:
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each service gets a fresh one of its own
         if name == "frontend" and not env.get("SECRET_KEY"):
-            # One random key per run, shared by the frontend's workers; carts reset on restart.
-            env["SECRET_KEY"] = secrets.token_urlsafe(32)
+            # One random key per run, shared by the frontend's workers and its restarts.
+            env["SECRET_KEY"] = self._secret_key
         env.update(self.config.per_service_env.get(name, {}))
         return ServiceProcess(
             name, [sys.executable, "-m", name], env, f"{self.config.url(name)}/readyz", self.sink
