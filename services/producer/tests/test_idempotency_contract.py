@@ -79,12 +79,19 @@ def test_a_stale_pending_claim_is_taken_over(make_store: Callable[[], Store]) ->
     assert (taken.order_id, taken.replayed) == ("ord-2", False)
 
 
+def marked(make_store: Callable[[], Store], state: str) -> Store:
+    """A store holding key ``k``'s claim for ``ord-1``, marked ``sent`` or ``unknown``."""
+    store, clock = make_store()
+    store.claim("k", "ord-1", "fp")
+    mark = store.mark_sent if state == "sent" else store.mark_unknown
+    mark("k", "ord-1")
+    return store, clock
+
+
 def test_a_sent_claim_is_never_stale_but_expires_after_the_ttl(
     make_store: Callable[[], Store],
 ) -> None:
-    store, clock = make_store()
-    store.claim("k", "ord-1", "fp")
-    store.mark_sent("k", "ord-1")
+    store, clock = marked(make_store, "sent")
     clock.now += TTL
     assert store.claim("k", "ord-2", "fp").order_id == "ord-1"
     clock.now += 1
@@ -116,9 +123,7 @@ def test_an_unknown_claim_is_never_stale_and_keeps_its_order_id(
     make_store: Callable[[], Store],
 ) -> None:
     """A send that may have enqueued: retries must re-send its order id, however late."""
-    store, clock = make_store()
-    store.claim("k", "ord-1", "fp")
-    store.mark_unknown("k", "ord-1")
+    store, clock = marked(make_store, "unknown")
     clock.now += STALE_CLAIM_SECONDS + 1
     unknown = store.claim("k", "ord-2", "fp")
     assert (unknown.order_id, unknown.replayed, unknown.state) == ("ord-1", True, "unknown")
@@ -127,9 +132,7 @@ def test_an_unknown_claim_is_never_stale_and_keeps_its_order_id(
 
 
 def test_only_a_pending_claim_of_ours_can_become_unknown(make_store: Callable[[], Store]) -> None:
-    store, _ = make_store()
-    store.claim("k", "ord-1", "fp")
-    store.mark_sent("k", "ord-1")
+    store, _ = marked(make_store, "sent")
     with pytest.raises(ClientError):
         store.mark_unknown("k", "ord-1")  # a sent claim stays sent
     with pytest.raises(ClientError):
