@@ -173,3 +173,21 @@ def test_an_unknown_send_without_a_key_is_reported_unknown_not_unavailable(
     with pytest.raises(OutcomeUnknown) as unknown:
         service.place(body())
     assert [order.order_id for order in queue.sent] == [unknown.value.order_id]
+
+
+def test_a_resend_that_is_refused_keeps_the_claim_unknown_and_its_order_id(
+    service: OrderService, queue: FakeQueue, store: FakeIdempotencyStore, body: Any
+) -> None:
+    """Releasing it would let the next retry make a new order id, a second order if the first
+    unconfirmed send had in fact gone through."""
+    queue.unanswered = 1
+    with pytest.raises(OutcomeUnknown) as unknown:
+        service.place(body(), "key-1")
+    queue.failures.append(endpoint_down())
+    with pytest.raises(QueueUnavailable):
+        service.place(body(), "key-1")
+    assert store.records["key-1"].state == "unknown"
+
+    retried = service.place(body(), "key-1")
+    assert retried.order_id == unknown.value.order_id
+    assert {order.order_id for order in queue.sent} == {unknown.value.order_id}

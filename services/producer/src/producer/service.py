@@ -74,18 +74,23 @@ class OrderService:
         except AWS_ERRORS as exc:
             self._signals.rejected("queue_unavailable")
             raise QueueUnavailable(str(exc)) from exc
-        if claim.replayed and claim.state == "unknown" and claim.same_request:
-            # The first send's fate is unknown: send the same order id again.
+        resending = claim.replayed and claim.state == "unknown" and claim.same_request
+        if resending:
+            # The first send's fate is unknown: send the same order id again. Whatever this
+            # attempt's fate, the claim stays unknown (never released: the first send may
+            # have gone through, and a new order id would then be a second order).
             order = replace(order, order_id=claim.order_id)
         elif claim.replayed:
             return self._replay(claim.order_id, claim.state, claim.same_request)
         try:
             self._send(order)
         except QueueUnavailable:
-            self._release(key, order.order_id)
+            if not resending:
+                self._release(key, order.order_id)
             raise
         except OutcomeUnknown:
-            self._mark(key, order.order_id, "unknown")
+            if not resending:
+                self._mark(key, order.order_id, "unknown")
             raise
         self._mark(key, order.order_id, "sent")
         return Placed(order.order_id, replayed=claim.replayed, total_cents=order.total_cents)
