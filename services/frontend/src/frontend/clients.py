@@ -66,11 +66,13 @@ class _Service:
         self._timeout = (min(CONNECT_TIMEOUT_SECONDS, timeout), timeout)
         self._http = session or requests.Session()
 
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """The bare call: raises what requests raises."""
+        return self._http.request(method, f"{self._base}{path}", timeout=self._timeout, **kwargs)
+
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         try:
-            response = self._http.request(
-                method, f"{self._base}{path}", timeout=self._timeout, **kwargs
-            )
+            response = self._send(method, path, **kwargs)
         except requests.RequestException as exc:
             raise Unavailable(f"{method} {path}: {type(exc).__name__}") from exc
         if response.status_code >= 500:
@@ -117,12 +119,8 @@ class ProducerClient(_Service):
         """Raises Unavailable only when nothing was ordered, Unconfirmed when it may have been,
         Refused for a 4xx."""
         try:
-            response = self._http.request(
-                "POST",
-                f"{self._base}/orders",
-                json=payload,
-                headers={"Idempotency-Key": idempotency_key},
-                timeout=self._timeout,
+            response = self._send(
+                "POST", "/orders", json=payload, headers={"Idempotency-Key": idempotency_key}
             )
         except requests.RequestException as exc:
             if _never_sent(exc):
