@@ -18,6 +18,7 @@ from typing import Any
 
 from bench import telemetry
 from bench.harness import start_moto
+from bench.http_worker import buffering_vs_gthread
 from bench.pipeline import consumer_vs_boto3, end_to_end, producer_vs_boto3
 from bench.storefront import storefront_vs_flask
 
@@ -32,6 +33,7 @@ TARGETS = {
     "telemetry_on_vs_off": ">= 0.85",
     "telemetry_on_vs_off_cpu_bound": "(>= 0.85)",
     "storefront_vs_flask": ">= 0.5",
+    "http_worker_vs_gthread": ">= 0.9, 0 failed",
     "e2e_p99_ms": "<= 1000",
     "rss_mb": "<= 120 each",
 }
@@ -79,6 +81,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ),
         ),
         ("storefront vs flask", lambda: _storefront(results, moto, env, args)),
+        (
+            "http worker vs gthread",
+            lambda: _ratio(
+                results, "http_worker_vs_gthread", buffering_vs_gthread(args.seconds, 50)
+            ),
+        ),
         ("end to end at 20/s", lambda: _e2e(results, moto, env, args)),
         ("telemetry on vs off", lambda: results.update(_telemetry(env, args))),
     ]
@@ -135,6 +143,10 @@ def table(results: dict[str, Any]) -> str:
                 else value
             )
             rows.append(f"| `{key}` | {shown} | {target} |")
+    slow = results.get("http_worker_vs_gthread_detail", {})
+    for key in ("ours_rps_with_200_slow_clients", "gthread_rps_with_200_slow_clients"):
+        if key in slow:
+            rows.append(f"| `{key}` | {slow[key]} | |")
     for key in ("e2e_p50_ms", "storefront_p99_ms_at_50"):
         if key in results:
             rows.append(f"| `{key}` | {results[key]} | |")

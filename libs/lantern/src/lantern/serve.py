@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from lantern.settings import SettingsError, env_int, env_str
+from lantern.settings import SettingsError, env_int, env_str, web_read_timeout
 
 
 def _defaults(service: str, port: int, workers: int) -> dict[str, Any]:
@@ -25,11 +25,13 @@ def _defaults(service: str, port: int, workers: int) -> dict[str, Any]:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"lantern-{service}-prom-")
     resolved_workers = env_int(env, "WEB_CONCURRENCY", workers, low=1, high=64)
     os.environ["WEB_CONCURRENCY"] = str(resolved_workers)  # the app divides per-process work by it
+    web_read_timeout(env)  # checked in the master, read again by each worker
     return {
         "bind": f"{env_str(env, 'HOST', '0.0.0.0')}:{env_int(env, 'PORT', port, low=1, high=65535)}",  # noqa: E501
         "workers": resolved_workers,
         "threads": env_int(env, "WEB_THREADS", 8, low=1, high=256),
-        "worker_class": "gthread",
+        # gthread whose event loop reads each request whole first: slow clients hold no thread.
+        "worker_class": "lantern.http_worker.BufferingThreadWorker",
         "graceful_timeout": env_int(env, "GRACEFUL_TIMEOUT", 30, low=1, high=3600),
         "timeout": 60,
         "keepalive": 5,

@@ -168,6 +168,12 @@ class TelemetrySettings:
         )
 
 
+def web_read_timeout(env: Mapping[str, str]) -> float:
+    """Seconds a client has to send a whole request before it is answered 408
+    (``WEB_READ_TIMEOUT``; see ``lantern.http_worker``)."""
+    return env_float(env, "WEB_READ_TIMEOUT", 10.0, low=0.5, high=300.0)
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     """What every back-end service reads: its AWS resources, how it reports, its scenario flag

@@ -58,9 +58,15 @@ def parse_hey(output: str) -> HeyResult:
 
 
 def run_hey(
-    url: str, duration: str, concurrency: int, rate: float, body: Path | None = None
+    url: str,
+    duration: str,
+    concurrency: int,
+    rate: float,
+    body: Path | None = None,
+    timeout: int | None = None,
 ) -> HeyResult:
-    """hey ``url`` for ``duration`` (POSTing the JSON file ``body`` if given), its summary read."""
+    """hey ``url`` for ``duration`` (POSTing the JSON file ``body`` if given), its summary read;
+    ``timeout``: seconds a request may take (hey's default is 20)."""
     hey = shutil.which("hey")
     if hey is None:
         raise HeyMissing(
@@ -69,6 +75,8 @@ def run_hey(
     argv = [hey, "-z", duration, "-c", str(concurrency)]
     if rate > 0:
         argv += ["-q", f"{rate:g}"]
+    if timeout is not None:
+        argv += ["-t", str(timeout)]
     if body is not None:
         argv += ["-m", "POST", "-T", "application/json", "-D", str(body)]
     result = subprocess.run([*argv, url], capture_output=True, text=True, check=False)
