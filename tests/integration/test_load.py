@@ -108,6 +108,10 @@ def test_load_orders_counts_the_runs_fulfilled_orders_by_id(shop_factory: ShopFa
     assert counts["accepted"] == counts["fulfilled"] == len(shop.stored_orders()) - 1
     assert (counts["failed"], counts["missing"], counts["extra"]) == (0, 0, 0)
     assert counts["verdict"] == "OK"
+    # Without a fault no message comes back after its order was fulfilled: the keeper holds
+    # every message of a batch from the moment its receive was sent.
+    assert shop.processed("fulfilled") == counts["accepted"] + 1
+    assert shop.processed("redelivered") == 0
 
 
 def test_a_lost_and_a_stray_order_of_the_run_are_reported(shop_factory: ShopFactory) -> None:

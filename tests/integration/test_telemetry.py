@@ -179,15 +179,6 @@ def _send_with_xray_header_only(shop: Shop) -> tuple[str, tuple[str, str]]:
     return order.order_id, (trace_id, parent)
 
 
-def _processed(shop: Shop, outcome: str) -> float:
-    _, _, body = http("GET", f"{shop.consumer}/metrics")
-    for family in text_string_to_metric_families(body.decode()):
-        for sample in family.samples:
-            if sample.name == "orders_processed_total" and sample.labels == {"outcome": outcome}:
-                return float(sample.value)
-    return 0.0
-
-
 def _dlq_visible(shop: Shop) -> bool:
     _, _, body = http("GET", f"{shop.consumer}/queues")
     return bool(json.loads(body).get(shop.dlq_name, {}).get("visible") == 1)
@@ -212,8 +203,8 @@ def _scenario(shop: Shop) -> dict[str, Any]:
     duplicate = build_order(order_payload(), load_catalog(), order_id=redelivered)
     _send_raw(shop, encode_order(duplicate))
     _send_raw(shop, "this is not an order")
-    wait_for(lambda: _processed(shop, "redelivered") == 1, 15, what="the redelivery")
-    wait_for(lambda: _processed(shop, "failed") == MAX_RECEIVE_COUNT, 15, what="poison failures")
+    wait_for(lambda: shop.processed("redelivered") == 1, 15, what="the redelivery")
+    wait_for(lambda: shop.processed("failed") == MAX_RECEIVE_COUNT, 15, what="poison failures")
     wait_for(lambda: _dlq_visible(shop), 15, what="the poison message in the DLQ")
     for path in ("/orders/recent", "/queues"):
         assert http("GET", f"{shop.consumer}{path}")[0] == 200

@@ -27,7 +27,7 @@ from provision import provision
 from tests.support.net import wait_for
 from tests.support.units import moto_endpoint
 
-VISIBILITY = 6  # the keeper extends at 3-4.5 s: 1.5 s of margin before the timeout
+VISIBILITY = 6  # the keeper extends at 2-3 s (sweeps every 1 s): 3 s of margin before the timeout
 WORK_SECONDS = 7.5  # longer than the whole timeout, not only half of it
 
 pytestmark = pytest.mark.integration

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import Stack
 from load.store import scan
@@ -77,3 +78,13 @@ class Shop:
         """Every order record in the table (idempotency records excluded)."""
         items = scan(self.client("dynamodb"), self.table_name)
         return [i for i in items if i["pk"]["S"].startswith("ord_")]
+
+    def processed(self, outcome: str) -> float:
+        """The consumer's ``orders_processed_total{outcome=...}``, scraped from /metrics."""
+        _, _, body = http("GET", f"{self.consumer}/metrics")
+        wanted = ("orders_processed_total", {"outcome": outcome})
+        for family in text_string_to_metric_families(body.decode()):
+            for sample in family.samples:
+                if (sample.name, sample.labels) == wanted:
+                    return float(sample.value)
+        return 0.0

@@ -160,21 +160,45 @@ class TestVisibilityKeeper:
     def keeper(self, messages: FakeMessages, clock: FakeClock) -> VisibilityKeeper:
         return VisibilityKeeper(messages, VISIBILITY, clock)
 
-    def test_a_message_is_extended_at_half_its_timeout_and_again_after(
+    def test_a_message_is_extended_at_a_third_of_its_timeout_and_again_after(
         self, keeper: VisibilityKeeper, messages: FakeMessages, clock: FakeClock
     ) -> None:
         keeper.hold(["h-1"])
 
-        clock.advance(14.9)
+        clock.advance(9.9)
         assert keeper.sweep() == []
         clock.advance(0.1)
         assert keeper.sweep() == ["h-1"]
-        clock.advance(14.9)
+        clock.advance(9.9)
         assert keeper.sweep() == []  # the clock restarted at the extension
         clock.advance(0.1)
         assert keeper.sweep() == ["h-1"]
         assert messages.visibility_changes == [(("h-1",), VISIBILITY)] * 2
         assert keeper.extended == 2
+
+    def test_the_clock_starts_when_the_receive_was_sent_not_when_it_answered(
+        self, keeper: VisibilityKeeper, clock: FakeClock
+    ) -> None:
+        sent_at = clock()
+        clock.advance(8)  # a slow receive: SQS started the timeout somewhere in these 8 s
+        keeper.hold(["h-1"], since=sent_at)
+
+        clock.advance(2)
+        assert keeper.sweep() == ["h-1"]
+
+    def test_an_extension_sqs_refuses_is_logged(
+        self,
+        keeper: VisibilityKeeper,
+        messages: FakeMessages,
+        clock: FakeClock,
+        log_lines: list[dict[str, Any]],
+    ) -> None:
+        keeper.hold(["h-gone"])  # no such message in flight: deleted, or received again
+        clock.advance(VISIBILITY)
+
+        keeper.sweep()
+        (warning,) = [line for line in log_lines if line["event"] == "visibility extension refused"]
+        assert warning["entries"] == ["h-gone"]
 
     def test_a_released_message_is_never_extended(
         self, keeper: VisibilityKeeper, messages: FakeMessages, clock: FakeClock
@@ -193,7 +217,7 @@ class TestVisibilityKeeper:
         log_lines: list[dict[str, Any]],
     ) -> None:
         keeper.hold(["h-1"])
-        clock.advance(VISIBILITY / 2)
+        clock.advance(VISIBILITY / 3)
         messages.failures["change_visibility"] = [endpoint_down()]
 
         assert keeper.sweep() == []

@@ -95,14 +95,18 @@ class FakeMessages(_Faults):
                 del self._messages[queued.message_id]
         return refused
 
-    def change_visibility(self, handles: Sequence[str], seconds: int) -> None:
+    def change_visibility(self, handles: Sequence[str], seconds: int) -> list[str]:
         self._maybe_fail("change_visibility")
         self.visibility_changes.append((tuple(handles), seconds))
         now = self.clock()
+        refused = []
         for handle in handles:
             queued = self._by_handle(handle)
-            if queued is not None:
+            if queued is None:
+                refused.append(handle)
+            else:
                 queued.visible_at = now + seconds
+        return refused
 
     def depth(self, name: str) -> tuple[int, int]:
         self._maybe_fail("depth")

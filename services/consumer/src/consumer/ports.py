@@ -24,7 +24,9 @@ class Messages(Protocol):
         """Delete settled messages; return the batch entry ids that were refused."""
         ...
 
-    def change_visibility(self, handles: Sequence[str], seconds: int) -> None: ...
+    def change_visibility(self, handles: Sequence[str], seconds: int) -> list[str]:
+        """Hide ``handles`` for ``seconds`` from now; return the handles SQS refused."""
+        ...
 
     def depth(self, name: str) -> tuple[int, int]:
         """(visible, in flight) message counts of the named queue."""

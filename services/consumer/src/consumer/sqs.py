@@ -63,16 +63,20 @@ class OrderMessages:
         )
         return [entry["Id"] for entry in response.get("Failed", [])]
 
-    def change_visibility(self, handles: Sequence[str], seconds: int) -> None:
+    def change_visibility(self, handles: Sequence[str], seconds: int) -> list[str]:
+        """Ten handles a call; return the handles SQS refused (deleted or received again)."""
+        refused: list[str] = []
         for start in range(0, len(handles), 10):
             chunk = handles[start : start + 10]
-            self._sqs.change_message_visibility_batch(
+            response = self._sqs.change_message_visibility_batch(
                 QueueUrl=self.url(),
                 Entries=[
                     {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": seconds}
                     for i, h in enumerate(chunk)
                 ],
             )
+            refused += [chunk[int(entry["Id"])] for entry in response.get("Failed", [])]
+        return refused
 
     def depth(self, name: str) -> tuple[int, int]:
         """(visible, in flight) approximate message counts of a queue."""

@@ -30,9 +30,11 @@ MAX_RETRY_DELAY_SECONDS = 300
 class VisibilityKeeper:
     """Extends the visibility timeout of in-flight messages before it runs out.
 
-    A message is extended once it has been hidden for half its timeout; sweeps run every quarter
-    timeout (at most every 5 s), so an extension lands between 1/2 and 3/4 of the timeout, and a
-    quarter of it is left as margin for a busy machine.
+    A message's clock starts when its receive was *sent* (SQS starts the timeout somewhere
+    during the call, and on a busy endpoint a receive can take seconds). It is extended once it
+    has been hidden for a third of its timeout; sweeps run every sixth (at most every 5 s), so an
+    extension is sent between 1/3 and 1/2 of the timeout, and half of it is left for the calls
+    themselves on a slow endpoint (each sweep extends ten messages a call, one call after another).
     """
 
     def __init__(
@@ -45,10 +47,11 @@ class VisibilityKeeper:
         self._thread = threading.Thread(target=self._run, name="visibility-keeper", daemon=True)
         self.extended = 0  # messages extended so far (a message extended twice counts twice)
 
-    def hold(self, handles: list[str]) -> None:
-        now = self._clock()
+    def hold(self, handles: list[str], since: float | None = None) -> None:
+        """Keep ``handles`` hidden, counting from ``since`` (the receive's start; default now)."""
+        started = self._clock() if since is None else since
         with self._lock:
-            self._held.update(dict.fromkeys(handles, now))
+            self._held.update(dict.fromkeys(handles, started))
 
     def release(self, handles: list[str]) -> None:
         with self._lock:
@@ -62,17 +65,19 @@ class VisibilityKeeper:
         self._stop.set()
 
     def sweep(self) -> list[str]:
-        """One pass: extend every message hidden for half its timeout or more; return them."""
-        cutoff = self._clock() - self._visibility / 2
+        """One pass: extend every message hidden for a third of its timeout or more; return them."""
+        cutoff = self._clock() - self._visibility / 3
         with self._lock:
             due = [handle for handle, since in self._held.items() if since <= cutoff]
         if not due:
             return []
         try:
-            self._messages.change_visibility(due, self._visibility)
+            refused = self._messages.change_visibility(due, self._visibility)
         except AWS_ERRORS as exc:
             log.warning("visibility not extended", error=str(exc), count=len(due))
             return []
+        if refused:  # gone already (deleted, or expired and received again): nothing to keep
+            log.warning("visibility extension refused", entries=refused)
         with self._lock:  # a handle released meanwhile stays released
             now = self._clock()
             for handle in due:
@@ -83,7 +88,7 @@ class VisibilityKeeper:
         return due
 
     def _run(self) -> None:
-        interval = min(max(0.25, self._visibility / 4), 5.0)
+        interval = min(max(0.25, self._visibility / 6), 5.0)
         while not self._stop.wait(interval):
             self.sweep()
 
@@ -108,6 +113,7 @@ class Worker:
         self._concurrency, self._batch, self._wait = concurrency, batch_size, wait_seconds
         self._visibility, self._retry_base = visibility_seconds, retry_base_seconds
         self.keeper = VisibilityKeeper(messages, visibility_seconds, clock)
+        self._clock = clock
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         # Batches being worked on. stop() waits for this to reach 0, and a batch only starts
@@ -153,6 +159,7 @@ class Worker:
             if eager and not self._track_eager(+1):
                 return
             try:
+                sent_at = self._clock()
                 batch = self._receive(wait=0 if eager else self._wait)
                 failures = 0
             except AWS_ERRORS as exc:
@@ -162,16 +169,16 @@ class Worker:
                 self._stop.wait(min(5.0, 0.5 * failures))
                 batch = []
             else:
-                self._work_or_hand_back(batch)
+                self._work_or_hand_back(batch, sent_at)
             finally:
                 if eager:
                     self._track_eager(-1)
             eager = bool(batch)
 
-    def _work_or_hand_back(self, batch: list[Message]) -> None:
+    def _work_or_hand_back(self, batch: list[Message], sent_at: float) -> None:
         if batch and self._begin():
             try:
-                self.process_batch(batch)
+                self.process_batch(batch, sent_at)
             finally:
                 self._end()
         elif batch:
@@ -214,9 +221,11 @@ class Worker:
             span.set_attribute("messaging.batch.message_count", len(batch))
             return batch
 
-    def process_batch(self, batch: list[Message]) -> None:
+    def process_batch(self, batch: list[Message], received_at: float | None = None) -> None:
+        """Work through ``batch``, all of it kept hidden from ``received_at`` (when its receive
+        was sent) until it is settled."""
         handles = [m["ReceiptHandle"] for m in batch]
-        self.keeper.hold(handles)
+        self.keeper.hold(handles, received_at)
         try:
             results = [(message, self._processor.handle(message)) for message in batch]
             self._settle(results)
