@@ -50,8 +50,8 @@ LOAD_ENV += AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-lantern-local} \
 	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-lantern-local}
 endif
 
-soak: install ## fault soak: 1,500 orders, consumer SIGKILLed 3 times, AWS away 5 s (in make test too)
-	$(UV) run --frozen pytest -m soak -s -q
+soak: install ## long fault soak (~15 min): 10,000 orders under make run's supervisor, consumer killed 4 times, AWS away 5 s
+	$(UV) run --frozen pytest -m soak_long -s -q
 
 bench: install ## benchmarks, peers side by side: prints ratios, writes bench/results/latest.json
 	$(UV) run --frozen python -m bench
