@@ -7,8 +7,11 @@ base is the stand-in that ``tools/containers/python-base.sh`` builds from Debian
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,11 +77,30 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(f"containers: {json.dumps(FIGURES)}")
 
 
+# Container names, image tags, the compose project and its host ports are fixed, so two test
+# sessions on one machine (two clones' make test at once) take turns at this package: the
+# second waits for the first to finish with the engine. The wait counts against the first
+# test's timeout, hence the longer one here.
+ENGINE_LOCK = Path(tempfile.gettempdir()) / "lantern-container-tests.lock"
+TURN_TIMEOUT_SECONDS = 1500
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.path).parents:
             item.add_marker(pytest.mark.containers)
+            item.add_marker(pytest.mark.timeout(TURN_TIMEOUT_SECONDS))
+
+
+@pytest.fixture(scope="package", autouse=True)
+def engine_turn() -> Iterator[None]:
+    with ENGINE_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
