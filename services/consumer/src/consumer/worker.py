@@ -76,8 +76,10 @@ class VisibilityKeeper:
         except AWS_ERRORS as exc:
             log.warning("visibility not extended", error=str(exc), count=len(due))
             return []
-        if refused:  # gone already (deleted, or expired and received again): nothing to keep
-            log.warning("visibility extension refused", entries=refused)
+        with self._lock:  # settled meanwhile (deleted, then released): refused, and rightly so
+            lost = [handle for handle in refused if handle in self._held]
+        if lost:  # still being worked on, but SQS let it go (it ran out, and was received again)
+            log.warning("visibility extension refused", count=len(lost))
         with self._lock:  # a handle released meanwhile stays released
             now = self._clock()
             for handle in due:
