@@ -55,6 +55,8 @@ class TcpProxy:
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
     def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        """Copy one direction; when it ends, end the connection both ways and free both sockets
+        (a soak makes tens of thousands of connections: kept, they ran out of descriptors)."""
         try:
             while data := source.recv(65536):
                 sink.sendall(data)
@@ -64,3 +66,7 @@ class TcpProxy:
             for sock in (source, sink):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+            with self._lock:
+                self._conns.difference_update((source, sink))
+            source.close()
+            sink.close()
