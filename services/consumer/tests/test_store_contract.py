@@ -98,3 +98,30 @@ def test_a_name_that_is_not_text_is_refused_and_its_sanitised_record_is_not(
     record = table.get(order.order_id)
     assert record is not None
     assert record.customer_name == "Ada\ufffd"
+
+
+def test_a_write_the_sdk_sends_again_after_a_lost_answer_is_still_a_fulfilment(
+    dynamodb: Any, clock: FakeClock, make_order: Callable[..., Order]
+) -> None:
+    """On a busy endpoint the answer to a conditional write can time out after the write landed;
+    the SDK then sends it again, and the retry fails the condition on the record the first
+    attempt made. That is this delivery's own fulfilment, not a redelivery."""
+    name = f"orders-{uuid.uuid4().hex[:8]}"
+    dynamodb.create_table(**create_table_request(name))
+    retried: list[int] = []
+
+    def answer_lost(attempts: int, **_: Any) -> int | None:
+        if attempts == 1 and not retried:  # the first answer "never arrived": retry at once
+            retried.append(attempts)
+            return 0
+        return None
+
+    dynamodb.meta.events.register("needs-retry.dynamodb.PutItem", answer_lost, "answer-lost")
+    try:
+        store = OrderStore(dynamodb, name, clock)
+        order = make_order()
+        assert store.record(order, "fulfilled", message_id="m-1", trace_id=None)
+        assert retried == [1]  # the write was sent twice
+        assert not store.record(order, "fulfilled", message_id="m-1", trace_id=None)  # redelivery
+    finally:
+        dynamodb.meta.events.unregister("needs-retry.dynamodb.PutItem", unique_id="answer-lost")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
+WRITE_ID = "write_id"  # which write made a record (see OrderStore.record)
+
+
 class OrderStore:
     def __init__(self, dynamodb: DynamoDBClient, table: str, clock: Clock = time.time) -> None:
         self._db, self._table, self._clock = dynamodb, table, clock
@@ -26,21 +30,27 @@ class OrderStore:
 
         The condition makes fulfilment exactly-once: a redelivered message finds the record and
         writes nothing. A ``failed`` record may still be superseded, e.g. after a DLQ redrive.
+
+        Each write carries its own id: when the SDK sends a write again because the answer to
+        the first was lost (a read timeout on a busy endpoint), the retry meets the record the
+        first one made, and the id shows it is this write's own, not an earlier delivery's.
         """
         record = OrderRecord.of(
             order, status, message_id=message_id, trace_id=trace_id, recorded_at=self._clock()
         )
+        write_id = uuid.uuid4().hex
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item=to_item(record),
+                Item={**to_item(record), WRITE_ID: {"S": write_id}},
                 ConditionExpression=f"attribute_not_exists({KEY}) OR #status = :failed",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":failed": {"S": "failed"}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
+                return _written_by(exc, write_id)
             raise
         return True
 
@@ -51,6 +61,12 @@ class OrderStore:
     def check(self) -> None:
         """Readiness: the table answers."""
         self._db.describe_table(TableName=self._table)
+
+
+def _written_by(refusal: ClientError, write_id: str) -> bool:
+    """Whether the record that failed the condition is the one this write (``write_id``) made."""
+    found: Any = refusal.response.get("Item", {})  # ReturnValuesOnConditionCheckFailure
+    return bool(found.get(WRITE_ID, {}).get("S") == write_id)
 
 
 def to_item(record: OrderRecord) -> dict[str, Any]:
