@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from devstack.endpoint import make_consistent
 from lantern.settings import TelemetrySettings
 from lantern.telemetry import Telemetry
 from lantern.telemetry.messaging import NoopMessagingTracer
@@ -43,7 +44,9 @@ def quiet_telemetry(service: str) -> Telemetry:
 
 @contextmanager
 def moto_endpoint() -> Iterator[str]:
-    """A moto server on a free loopback port, in this process: real HTTP, real botocore."""
+    """A moto server on a free loopback port, in this process: real HTTP, real botocore, and
+    the consistency under concurrency that ``make run``'s endpoint has (devstack.endpoint)."""
+    make_consistent()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -128,10 +128,11 @@ class ServiceProcess:
 
 
 def start_moto(port: int, host: str = "127.0.0.1", sink: LineSink | None = None) -> ServiceProcess:
-    """The embedded AWS endpoint (moto server: SQS, DynamoDB), started and answering."""
+    """The embedded AWS endpoint (moto server: SQS, DynamoDB, made consistent under concurrency
+    by :mod:`devstack.endpoint`), started and answering."""
     for key, value in _DUMMY_CREDENTIALS.items():
         os.environ.setdefault(key, value)  # boto3 in this process needs some credentials too
-    argv = [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+    argv = [sys.executable, "-m", "devstack.endpoint", "-H", host, "-p", str(port)]
     moto = ServiceProcess("aws", argv, dict(os.environ), f"http://{host}:{port}/moto-api/", sink)
     moto.start().wait_ready(30)
     return moto
