@@ -111,11 +111,11 @@ def within_retention(backend: Any, queue_name: str, message: Any) -> bool:
 
 
 def _visible(message: Any) -> bool:
-    return time.time() * 1000 > message.visible_at
+    return bool(time.time() * 1000 > message.visible_at)
 
 
 def _delayed(message: Any) -> bool:
-    return time.time() * 1000 < message.delayed_until
+    return bool(time.time() * 1000 < message.delayed_until)
 
 
 def main(argv: list[str] | None = None) -> None:
