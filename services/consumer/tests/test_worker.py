@@ -187,11 +187,7 @@ class TestVisibilityKeeper:
         assert keeper.sweep() == ["h-1"]
 
     def test_an_extension_sqs_refuses_is_logged(
-        self,
-        keeper: VisibilityKeeper,
-        messages: FakeMessages,
-        clock: FakeClock,
-        log_lines: list[dict[str, Any]],
+        self, keeper: VisibilityKeeper, clock: FakeClock, log_lines: list[dict[str, Any]]
     ) -> None:
         keeper.hold(["h-gone"])  # no such message in flight: deleted, or received again
         clock.advance(VISIBILITY)

@@ -76,15 +76,13 @@ class VisibilityKeeper:
         except AWS_ERRORS as exc:
             log.warning("visibility not extended", error=str(exc), count=len(due))
             return []
-        with self._lock:  # settled meanwhile (deleted, then released): refused, and rightly so
-            lost = [handle for handle in refused if handle in self._held]
+        with self._lock:  # a handle released meanwhile stays released (and its refusal is due)
+            now = self._clock()
+            still_held = [handle for handle in due if handle in self._held]
+            self._held.update(dict.fromkeys(still_held, now))
+        lost = set(refused) & set(still_held)
         if lost:  # still being worked on, but SQS let it go (it ran out, and was received again)
             log.warning("visibility extension refused", count=len(lost))
-        with self._lock:  # a handle released meanwhile stays released
-            now = self._clock()
-            for handle in due:
-                if handle in self._held:
-                    self._held[handle] = now
         self.extended += len(due)
         log.debug("visibility extended", count=len(due), seconds=self._visibility)
         return due
