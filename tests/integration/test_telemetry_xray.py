@@ -1,19 +1,22 @@
 """X-Ray SDK mode on the wire: segments over UDP to a listener this test owns.
 
-The producer's ``send`` subsegment id travels in the ``AWSTraceHeader`` message system attribute;
-the consumer opens its segment with that trace id and that parent id.
+The storefront's outgoing-call subsegment id travels to the producer in the ``X-Amzn-Trace-Id``
+header; the producer's ``send`` subsegment id travels in the ``AWSTraceHeader`` message system
+attribute; the consumer opens its segment with that trace id and that parent id.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from functools import partial
 
 import pytest
 
 from tests.conftest import ShopFactory
-from tests.support.net import wait_for
+from tests.containers.storefront import Customer
+from tests.support.net import http, wait_for
 from tests.support.receivers import XrayEntity, XrayListener
 from tests.support.shop import Shop
 
@@ -87,6 +90,64 @@ def test_producer_and_consumer_segments_share_the_trace_across_sqs(
         line = processed[order_id]
         assert line["xray_trace_id"] == consumer.trace_id
         assert line["trace_id"] == consumer.trace_id[2:].replace("-", "")
+    assert not xray.errors, xray.errors
+
+
+def _segment_for(xray: XrayListener, name: str, method: str, path: str) -> XrayEntity | None:
+    for segment in xray.segments(name):
+        request = segment.doc.get("http", {}).get("request", {})
+        if request.get("method") == method and request.get("url", "").endswith(path):
+            return segment
+    return None
+
+
+def test_a_storefront_checkout_is_one_xray_trace_down_to_the_consumer(
+    shop_factory: ShopFactory, xray: XrayListener
+) -> None:
+    shop = shop_factory(
+        services=("producer", "consumer", "frontend"),
+        env=xray.env(),
+        per_service_env={"frontend": {"SECRET_KEY": secrets.token_urlsafe(32)}},
+    )
+    customer = Customer(shop.stack.config.url("frontend"))
+    customer.add_to_cart("LNT-005", 1)
+    order_id = customer.check_out("Katherine Johnson", "katherine@example.com")
+    shop.wait_fulfilled(order_id)
+    consumer = wait_for(partial(_consumer_segment, xray, order_id), 10, what=order_id)
+    storefront = wait_for(
+        partial(_segment_for, xray, "frontend", "POST", "/checkout"), 10, what="the checkout"
+    )
+    # The pipeline page's poll (it scrapes the services' /metrics) stays untraced end to end.
+    assert http("GET", f"{shop.stack.config.url('frontend')}/api/pipeline")[0] == 200
+    shop.stack.stop()
+    entities = xray.by_id()
+
+    send = _send_subsegment(xray, shop, order_id)
+    producer = entities[send.parent_id or ""]
+    assert (producer.is_segment, producer.name) == (True, "producer")
+    assert producer.trace_id == storefront.trace_id, "the producer started a trace of its own"
+    # The producer's parent is the storefront's subsegment for the call: X-Amzn-Trace-Id
+    # carried Root, Parent and Sampled.
+    [call] = [
+        e
+        for e in xray.snapshot()
+        if e.trace_id == storefront.trace_id
+        and not e.is_segment
+        and e.doc.get("http", {}).get("request", {}).get("url", "").endswith("/orders")
+    ]
+    assert call.parent_id == storefront.id
+    assert call.doc["namespace"] == "remote"
+    assert call.doc["http"]["request"]["method"] == "POST"
+    assert call.doc["http"]["response"]["status"] == 202
+    assert producer.parent_id == call.id
+    # And on through SQS: the consumer's segment continues from the send subsegment.
+    assert consumer.trace_id == storefront.trace_id
+    assert consumer.parent_id == send.id
+    writes = [c for c in _children(xray, consumer) if c.name == "dynamodb"]
+    assert [w.doc["aws"]["operation"] for w in writes] == ["PutItem"]
+    assert writes[0].trace_id == storefront.trace_id
+    urls = [s.doc.get("http", {}).get("request", {}).get("url", "") for s in xray.segments()]
+    assert [u for u in urls if u.endswith(("/api/pipeline", "/metrics", "/orders/recent"))] == []
     assert not xray.errors, xray.errors
 
 

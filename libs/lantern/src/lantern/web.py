@@ -109,7 +109,12 @@ def _instrument(app: Flask, telemetry: Telemetry, untraced: tuple[str, ...]) -> 
         from aws_xray_sdk.core import xray_recorder
         from aws_xray_sdk.ext.flask.middleware import XRayMiddleware
 
+        from lantern.telemetry.xray import never_sample
+
+        # The middleware continues a caller's X-Amzn-Trace-Id (Root, Parent, Sampled).
         XRayMiddleware(app, xray_recorder)
+        paths = tuple(f"/{p}{tail}" for p in untraced for tail in ("", "/*"))
+        never_sample(paths, telemetry.settings.xray_sampling_rate)
 
 
 def _register_request_telemetry(app: Flask) -> None:

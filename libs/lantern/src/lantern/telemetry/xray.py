@@ -4,10 +4,16 @@ Note: AWS put the X-Ray SDKs and daemon in maintenance mode on 2026-02-25 (end o
 2027-02-25) and recommends OpenTelemetry, which is this demo's default. This mode exists for the
 classic X-Ray workshop and for comparison. Segments go over UDP to ``AWS_XRAY_DAEMON_ADDRESS``;
 sampling uses local rules only, so it works with no AWS credentials.
+
+Patched: botocore (``sqs`` / ``dynamodb`` subsegments) and, where it is installed, requests (the
+storefront's calls): each outgoing call is a ``remote`` subsegment and carries
+``X-Amzn-Trace-Id: Root=...;Parent=<that subsegment>;Sampled=...``, which the called service's
+Flask middleware continues, so a checkout is one trace from the storefront to the consumer.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,13 +29,23 @@ from lantern.telemetry.messaging import MessageSpan, parse_xray_header
 log = logging.getLogger(__name__)
 
 
-def sampling_rules(rate: float) -> dict[str, Any]:
-    """Local sampling rules: ``rate`` of requests (at least one a second), probes never."""
+def sampling_rules(rate: float, untraced: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Local sampling rules: ``rate`` of requests (at least one a second); probes never, nor the
+    ``untraced`` paths (X-Ray wildcards: ``*`` and ``?``)."""
     never = [
         {"host": "*", "http_method": "*", "url_path": path, "fixed_target": 0, "rate": 0.0}
-        for path in PROBE_PATHS
+        for path in (*PROBE_PATHS, *untraced)
     ]
     return {"version": 2, "rules": never, "default": {"fixed_target": 1, "rate": rate}}
+
+
+def never_sample(untraced: tuple[str, ...], rate: float) -> None:
+    """Also leave ``untraced`` paths unsampled (an app's often-polled routes).
+
+    An unsampled segment sends ``Sampled=0`` downstream, so the calls such a request makes (the
+    storefront's pipeline page scraping ``/metrics``) are not sampled by the callee either.
+    """
+    xray_recorder.configure(sampler=LocalSampler(sampling_rules(rate, untraced)))
 
 
 def setup_xray(service_name: str, daemon_address: str, sampling_rate: float) -> None:
@@ -45,7 +61,8 @@ def setup_xray(service_name: str, daemon_address: str, sampling_rate: float) -> 
         sampling=True,
         plugins=(),
     )
-    patch(["botocore"])
+    # requests only where installed (the storefront): patch() refuses a module it cannot import.
+    patch(["botocore", *(["requests"] if importlib.util.find_spec("requests") else [])])
 
 
 def _entity() -> Any:
