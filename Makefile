@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_PYTHON ?= python3
 
-.PHONY: help install run test lint fmt soak bench deploy-check load load-orders load-shop flags flag clean
+.PHONY: help install run test lint fmt soak bench deploy-check load load-orders load-shop flags flag clean eks-plan eks-up eks-down
 
 help: ## show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,6 +73,18 @@ flags: install ## list the scenario switches of the running shop (make run)
 
 flag: install ## flip a scenario switch at runtime: make flag NAME=consumer-work-ms VARIANT=slow
 	@$(UV) run --frozen python -m devstack.flags set $(NAME) $(VARIANT)
+
+# The workshop on Amazon EKS (docs/workshop.md), one command each; k8s/eks/eks.sh prints every
+# command it runs. Settings: AWS_REGION, CLUSTER_NAME, IMAGE_TAG, ALARM_EMAIL, LAB=blog;
+# EKS_ARGS=--dry-run makes eks-up or eks-down print only.
+eks-plan: ## print every command eks-up would run, without running any or asking AWS
+	k8s/eks/eks.sh plan
+
+eks-up: ## create or update the workshop on EKS: policies, cluster, controllers, images, the shop
+	k8s/eks/eks.sh up $(EKS_ARGS)
+
+eks-down: ## delete all eks-up made: AWS resources through ACK, controllers, cluster, policies, logs
+	k8s/eks/eks.sh down $(EKS_ARGS)
 
 clean: ## remove the virtualenv and caches
 	rm -rf .venv .run .pytest_cache .mypy_cache .ruff_cache test-artifacts
