@@ -67,6 +67,7 @@ def test_every_overlay_renders_the_objects_it_promises(rendered: Rendered) -> No
     kinds = {name: {o["kind"] for o in objects} for name, objects in rendered.items()}
     assert {"Deployment", "Service", "NetworkPolicy", "HorizontalPodAutoscaler"} <= kinds["local"]
     assert {"ScaledObject", "TriggerAuthentication", "MetricAlarm"} <= kinds["eks"]
+    assert {"Queue", "Table", "Topic", "FieldExport"} <= kinds["eks"]
     assert {"ScaledObject", "PrometheusRule", "PodMonitor"} <= kinds["local-full"]
     assert "MetricAlarm" not in kinds["local-full"]  # no CloudWatch on a local cluster
     for objects in rendered.values():
@@ -114,33 +115,45 @@ def test_schemas_reject_what_the_upstream_crds_refuse(rendered: Rendered) -> Non
         assert schema_errors(broken), broken["kind"]
 
 
-# The helm chart each project's CRDs come from in docs/workshop.md.
-WORKSHOP_CHARTS = {"KEDA": "kedacore/keda", "ACK cloudwatch-controller": "cloudwatch-chart"}
+# The k8s/eks/versions.env key of the Helm chart each project's CRDs come from: the versions
+# k8s/eks/eks.sh installs. Every KEDA or ACK schema must name one (a project missing here fails).
+CHART_VERSION_KEYS = {
+    "KEDA": "KEDA_CHART_VERSION",
+    "ACK cloudwatch-controller": "ACK_CLOUDWATCH_CHART_VERSION",
+    "ACK sqs-controller": "ACK_SQS_CHART_VERSION",
+    "ACK dynamodb-controller": "ACK_DYNAMODB_CHART_VERSION",
+    "ACK sns-controller": "ACK_SNS_CHART_VERSION",
+}
 
 
-def workshop_chart_versions() -> dict[str, str]:
-    """chart -> the --version docs/workshop.md installs it at."""
-    text = (ROOT / "docs/workshop.md").read_text().replace("\\\n", " ")
-    versions: dict[str, str] = {}
-    for line in text.splitlines():
-        chart = re.search(r"helm (?:install|upgrade --install) \S+ (\S+)", line)
-        version = re.search(r"--version[= ](\S+)", line)
-        if chart and version:
-            versions[chart.group(1)] = version.group(1)
+def pinned_chart_versions() -> dict[str, str]:
+    """NAME_CHART_VERSION -> version, from k8s/eks/versions.env (``KEY=value`` lines)."""
+    versions = {}
+    for line in (K8S / "eks/versions.env").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            versions[key.strip()] = value.strip()
     return versions
 
 
 def test_each_schema_records_its_upstream_crd_and_version() -> None:
     sources = yaml.safe_load((SCHEMAS / "sources.yaml").read_text())["schemas"]
     assert set(sources) == {path.name for path in SCHEMAS.glob("*.json")}
-    charts = workshop_chart_versions()
+    pinned = pinned_chart_versions()
     for name, source in sources.items():
         assert {"project", "crd", "version"} <= set(source), name
         assert re.fullmatch(r"\d+\.\d+\.\d+", str(source["version"])), name
-        chart = WORKSHOP_CHARTS.get(source["project"])
-        if chart is not None:
-            installed = [v for c, v in charts.items() if c.endswith(chart)]
-            assert installed == [str(source["version"])], (name, "docs/workshop.md", installed)
+        project = source["project"]
+        if project == "KEDA" or project.startswith("ACK "):
+            key = CHART_VERSION_KEYS[project]
+            assert pinned[key] == str(source["version"]), (name, "k8s/eks/versions.env", key)
+
+
+def test_every_ack_chart_the_workshop_installs_has_its_schemas() -> None:
+    sources = yaml.safe_load((SCHEMAS / "sources.yaml").read_text())["schemas"]
+    projects = {source["project"] for source in sources.values()}
+    keys = {CHART_VERSION_KEYS[p] for p in projects if p in CHART_VERSION_KEYS}
+    assert keys == set(pinned_chart_versions())
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -257,10 +270,11 @@ def test_eks_overlay_uses_registry_images_and_real_aws(rendered: Rendered) -> No
         assert image.startswith(params["IMAGE_REPOSITORY"] + f"/{service}:")
     config = named(objects, "ConfigMap", "lantern-config")["data"]
     assert config["AWS_REGION"] == params["AWS_REGION"]
-    assert config["ORDERS_QUEUE_URL"] == params["ORDERS_QUEUE_URL"]
+    assert "ORDERS_QUEUE_URL" not in config  # from the FieldExport's ConfigMap instead
     assert not any(k.startswith("AWS_ENDPOINT_URL") or "SECRET" in k for k in config)
     trigger = named(objects, "ScaledObject", "consumer")["spec"]["triggers"][0]["metadata"]
-    assert trigger["queueURL"] == params["ORDERS_QUEUE_URL"]
+    assert "queueURL" not in trigger
+    assert trigger["queueURLFromEnv"] == "ORDERS_QUEUE_URL"
     assert trigger["awsRegion"] == params["AWS_REGION"]
     assert by_kind(objects, "TriggerAuthentication")[0]["spec"] == {
         "podIdentity": {"provider": "aws"}
