@@ -5,6 +5,10 @@ its data stay. The runner exits 1 only when it cannot recover, 0 after Ctrl-C.
 
 Ports: AWS_PORT (4566), PRODUCER_PORT (8081), CONSUMER_PORT (8082), FRONTEND_PORT (8080).
 Everything else (OTEL_*, CONSUMER_WORK_MS, SYNTHETIC_ORDERS_PER_SECOND, ...) passes through.
+
+Scaling: CONSUMER_MAX_REPLICAS above 1 turns on the local KEDA stand-in (:mod:`devstack.scaler`),
+one consumer per CONSUMER_QUEUE_LENGTH messages of backlog. LAB=blog presets the scaling lab of
+docs/labs.md (the numbers of :data:`devstack.lab.BLOG`); any variable set explicitly wins.
 """
 
 from __future__ import annotations
@@ -13,13 +17,43 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from importlib.util import find_spec
 
 from devstack.flags import runtime_copy
+from devstack.lab import BLOG
 from devstack.render import print_line
+from devstack.scaler import LocalScaler, sqs_backlog
+from devstack.scaling import ScalingPolicy
 from devstack.stack import Stack, StackConfig
 from devstack.supervise import Supervisor
 from lantern.settings import SettingsError, env_int
+
+LABS = {
+    "blog": {
+        "SYNTHETIC_ORDERS_PER_SECOND": f"{BLOG.phases[0].orders_per_second:g}",
+        "CONSUMER_CONCURRENCY": str(BLOG.concurrency),
+        "CONSUMER_WORK_MS": str(BLOG.work_ms),
+        "CONSUMER_MAX_REPLICAS": str(BLOG.policy.max_replicas),
+        "CONSUMER_QUEUE_LENGTH": str(BLOG.policy.queue_length),
+    },
+}
+
+
+def apply_lab(env: dict[str, str]) -> None:
+    """Fill in a lab's settings (LAB=blog) where the environment does not set them."""
+    lab = env.get("LAB", "")
+    if lab and lab not in LABS:
+        raise SettingsError(f"LAB={lab!r}: expected one of {', '.join(sorted(LABS))}")
+    for key, value in LABS.get(lab, {}).items():
+        env.setdefault(key, value)
+
+
+def scaling_from_env(env: Mapping[str, str]) -> ScalingPolicy | None:
+    """The local scaler's policy, or None when the consumer stays one process."""
+    most = env_int(env, "CONSUMER_MAX_REPLICAS", 1, low=1, high=20)
+    per_replica = env_int(env, "CONSUMER_QUEUE_LENGTH", 10, low=1, high=100_000)
+    return ScalingPolicy(queue_length=per_replica, max_replicas=most) if most > 1 else None
 
 
 def config_from_env() -> StackConfig:
@@ -37,7 +71,7 @@ def config_from_env() -> StackConfig:
     )
 
 
-def banner(config: StackConfig, seconds: float) -> str:
+def banner(config: StackConfig, seconds: float, scaling: ScalingPolicy | None = None) -> str:
     producer = config.url("producer")
     lines = [f"\nLantern Shop is up in {seconds:.1f}s. Press Ctrl-C to stop.\n"]
     if "frontend" in config.services:
@@ -48,6 +82,13 @@ def banner(config: StackConfig, seconds: float) -> str:
         f"  metrics     {config.url('producer')}/metrics  {config.url('consumer')}/metrics",
         f"  AWS (moto)  {config.endpoint_url}",
         "  scenarios   make flags / make flag NAME=consumer-work-ms VARIANT=slow",
+    ]
+    if scaling is not None:
+        lines.append(
+            f"  scaling     consumer 1 to {scaling.max_replicas} processes, one per "
+            f"{scaling.queue_length} messages of backlog (make run's KEDA stand-in)"
+        )
+    lines += [
         "",
         "  Try:",
         f"    curl -s -X POST {producer}/orders -H 'Content-Type: application/json' \\",
@@ -56,6 +97,10 @@ def banner(config: StackConfig, seconds: float) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -69,7 +114,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main() -> int:
     try:
+        apply_lab(os.environ)  # type: ignore[arg-type]
         config = config_from_env()
+        scaling = scaling_from_env(os.environ)
     except SettingsError as exc:
         print(f"make run: {exc}", file=sys.stderr)
         return 2
@@ -78,11 +125,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     started = time.monotonic()
-    code = 0
+    code, scaler = 0, None
     try:
         stack.start()
-        print(banner(config, time.monotonic() - started), flush=True)
-        code = Supervisor(stack).run()  # restarts crashed services; returns only on give-up
+        print(banner(config, time.monotonic() - started, scaling), flush=True)
+        if scaling is not None:
+            scaler = LocalScaler(stack, scaling, sqs_backlog(stack), log=_say)
+        # Restarts crashed services (and sizes the consumer); returns only on give-up.
+        code = Supervisor(stack, scaler=scaler).run()
     except KeyboardInterrupt:
         pass
     except (RuntimeError, TimeoutError) as exc:
@@ -91,6 +141,8 @@ def main() -> int:
         return 1
     print("\nstopping...", flush=True)
     stack.stop()
+    if scaler is not None:
+        scaler.stop()  # replicas scaled in a moment ago, still finishing their messages
     print("stopped.", flush=True)
     return code
 

@@ -25,7 +25,7 @@ def format_line(name: str, line: str, colour: bool) -> str:
         text = line
     label = f"{name:>9} |"
     if colour:
-        label = f"\033[{_COLOURS.get(name, '37')}m{label}\033[0m"
+        label = f"\033[{_COLOURS.get(name.split('-')[0], '37')}m{label}\033[0m"
     return f"{label} {text}"
 
 

@@ -151,12 +151,16 @@ class StackConfig:
     env: dict[str, str] = field(default_factory=dict)
     per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     manage_endpoint: bool = True  # False: use an endpoint already running at aws_port
+    # Extra replicas of a service ("consumer-2"...), each on a port of its own (devstack.scaler).
+    extra_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.aws_port}"
 
     def port(self, service: str) -> int:
+        if service in self.extra_ports:
+            return self.extra_ports[service]
         ports = {
             "producer": self.producer_port,
             "consumer": self.consumer_port,
@@ -206,9 +210,12 @@ class Stack:
         )
 
     def service(self, name: str) -> ServiceProcess:
+        """The process of a service, or of one of its extra replicas ("consumer-2" runs the
+        consumer again, as the same service, on its own port)."""
+        module = name.split("-")[0]
         env = {
             **self.base_env(),
-            "OTEL_SERVICE_NAME": name,
+            "OTEL_SERVICE_NAME": module,
             "PORT": str(self.config.port(name)),
             "HOST": self.config.host,
             "PRODUCER_URL": self.config.url("producer"),
@@ -216,12 +223,12 @@ class Stack:
             "LOG_FORMAT": self.config.env.get("LOG_FORMAT", "json"),
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each service gets a fresh one of its own
-        if name == "frontend" and not env.get("SECRET_KEY"):
+        if module == "frontend" and not env.get("SECRET_KEY"):
             # One random key per run, shared by the frontend's workers and its restarts.
             env["SECRET_KEY"] = self._secret_key
-        env.update(self.config.per_service_env.get(name, {}))
+        env.update(self.config.per_service_env.get(module, {}))
         return ServiceProcess(
-            name, [sys.executable, "-m", name], env, f"{self.config.url(name)}/readyz", self.sink
+            name, [sys.executable, "-m", module], env, f"{self.config.url(name)}/readyz", self.sink
         )
 
     def start_service(self, name: str, timeout: float = 60.0) -> ServiceProcess:

@@ -11,8 +11,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from devstack.stack import Stack
+
+if TYPE_CHECKING:
+    from devstack.scaler import LocalScaler
 
 MAX_QUICK_CRASHES = 5
 STABLE_SECONDS = 30.0  # up this long, a service's crash count starts again from zero
@@ -37,8 +41,10 @@ class Supervisor:
         log: Callable[[str], None] = _to_stderr,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        scaler: LocalScaler | None = None,
     ) -> None:
         self._stack, self._log, self._sleep, self._clock = stack, log, sleep, clock
+        self._scaler = scaler
         self._restarts = {name: _Restarts(started=clock()) for name in stack.services}
         self.restarted: list[str] = []  # every restart, in order (for tests and the summary)
 
@@ -50,6 +56,8 @@ class Supervisor:
             if problem is not None:
                 self._log(f"make run: {problem}")
                 return 1
+            if self._scaler is not None:
+                self._scaler.tick()  # here, in the thread that started the stack
 
     def check(self) -> str | None:
         """One pass: restart what exited; say why not when it cannot be done."""
