@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -74,6 +75,12 @@ class Run:
     xray_context: tuple[str, str]  # (trace id, parent span id) in that header
     producer_requests: int  # requests sent to the producer, probes and scrapes excluded
     started_at: float
+
+    @property
+    def server(self) -> dict[str, Any]:
+        """server.address and server.port of the SQS endpoint the services use."""
+        url = urlsplit(self.shop.stack.config.endpoint_url)
+        return {"server.address": url.hostname, "server.port": url.port}
 
     @property
     def fulfilled(self) -> list[str]:
@@ -318,6 +325,7 @@ def test_messaging_attributes_follow_the_semantic_conventions(run: Run) -> None:
             "messaging.destination.name": run.shop.queue_name,
             "messaging.message.id": message_id,
             "lantern.order.id": order_id,
+            **run.server,
         }
         assert send.attributes == {
             **common,
@@ -331,6 +339,66 @@ def test_messaging_attributes_follow_the_semantic_conventions(run: Run) -> None:
             "lantern.outcome": "fulfilled",
         }
         assert process.status == "UNSET"
+    receives = run.spans_named(f"receive {run.shop.queue_name}", "consumer")
+    assert receives
+    for receive in receives:
+        count = receive.attributes["messaging.batch.message_count"]
+        assert receive.attributes == {
+            "messaging.system": "aws_sqs",
+            "messaging.destination.name": run.shop.queue_name,
+            "messaging.operation.type": "receive",
+            "messaging.operation.name": "receive",
+            "messaging.batch.message_count": count,
+            **run.server,
+        }
+
+
+def test_one_messaging_system_value_across_the_trace(run: Run) -> None:
+    """Ours and the botocore instrumentation's SQS spans both say aws_sqs (the conventions')."""
+    systems = Counter(
+        (s.scope, s.attributes["messaging.system"])
+        for s in run.spans
+        if "messaging.system" in s.attributes
+    )
+    assert {system for _, system in systems} == {"aws_sqs"}, systems
+    assert {scope for scope, _ in systems} == {
+        "lantern.messaging",
+        "opentelemetry.instrumentation.botocore.sqs",
+    }
+    # And the instrumentation's SQS spans name the same server as ours.
+    sends = [s for s in run.spans if s.name == "SQS.SendMessage"]
+    assert {(s.attributes["server.address"], s.attributes["server.port"]) for s in sends} == {
+        (run.server["server.address"], run.server["server.port"])
+    }
+
+
+def test_each_batch_delete_is_a_settle_span_linked_to_what_it_settles(run: Run) -> None:
+    deletes = run.spans_named(f"delete {run.shop.queue_name}", "consumer")
+    assert deletes
+    for delete in deletes:
+        count = delete.attributes["messaging.batch.message_count"]
+        assert (delete.kind, delete.parent_span_id, delete.status) == ("CLIENT", None, "UNSET")
+        assert delete.attributes == {
+            "messaging.system": "aws_sqs",
+            "messaging.destination.name": run.shop.queue_name,
+            "messaging.operation.type": "settle",
+            "messaging.operation.name": "delete",
+            "messaging.batch.message_count": count,
+            **run.server,
+        }
+        assert 1 <= count <= 10
+        assert len(delete.links) <= count  # a message sent without trace context has no link
+        [call] = [s for s in run.spans if s.parent_span_id == delete.span_id]
+        assert (call.name, call.kind) == ("SQS.DeleteMessageBatch", "CLIENT")
+    # Every settled message once: the consumed orders and the redelivery (the poison is not).
+    assert (
+        sum(d.attributes["messaging.batch.message_count"] for d in deletes) == len(run.consumed) + 1
+    )
+    # Links point at each message's creation context: the producer's send span, or the
+    # AWSTraceHeader's parent for the X-Ray-only message; the bare redelivery has none.
+    links = Counter((link.trace_id, link.span_id) for d in deletes for link in d.links)
+    sends = {(run.send_span(o).trace_id, run.send_span(o).span_id) for o in run.fulfilled}
+    assert links == Counter([*sends, run.xray_context])
 
 
 def test_client_trace_context_and_tracestate_cross_the_queue(run: Run) -> None:

@@ -1,5 +1,6 @@
 """Span shapes of processing, recorded by OpenTelemetry's in-memory exporter: the process span
-continues the producer's trace through the message attributes, and says how it ended."""
+continues the producer's trace through the message attributes, and says how it ended; the
+batch delete is a settle span linked to the messages it settles."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from consumer.fakes import FakeMessages, FakeOrderStore
 from consumer.processing import OrderProcessor
 from consumer.signals import ConsumerSignals
+from consumer.worker import Worker
 from lantern import logs
 from lantern.envelope import MessageAttributes
 from lantern.orders import Order
@@ -101,3 +103,48 @@ def test_a_failed_attempt_is_an_error_span_with_the_exception(
     assert (process.attributes or {})["lantern.outcome"] == "failed"
     (event,) = [event for event in process.events if event.name == "exception"]
     assert (event.attributes or {})["exception.message"] == "the courier did not come"
+
+
+def test_the_batch_delete_is_a_settle_span_linked_to_each_messages_send_span(
+    exporter: InMemorySpanExporter,
+    messages: FakeMessages,
+    store: FakeOrderStore,
+    signals: ConsumerSignals,
+    work: Any,
+    make_order: Callable[..., Order],
+) -> None:
+    exporter.clear()
+    tracer = OtelMessagingTracer().for_endpoint("https://sqs.eu-west-1.amazonaws.com")
+    processor = OrderProcessor(store, tracer, signals, "orders", work, messages.max_receive_count)
+    worker = Worker(
+        messages, processor, tracer, queue_name="orders", concurrency=1, batch_size=10,
+        wait_seconds=0, visibility_seconds=30, retry_base_seconds=0,
+    )  # fmt: skip
+    sends = []
+    for _ in range(2):
+        exporter.clear()
+        sends.append(sent(messages, make_order(), exporter))
+    exporter.clear()
+    messages.send_order(make_order(), {})  # no trace context: settled, but nothing to link to
+    batch = messages.receive(10, 0, 30)
+
+    worker.process_batch(batch)
+
+    (delete,) = [span for span in exporter.get_finished_spans() if span.name == "delete orders"]
+    assert (delete.kind, delete.parent) == (SpanKind.CLIENT, None)
+    assert dict(delete.attributes or {}) == {
+        "messaging.system": "aws_sqs",
+        "messaging.destination.name": "orders",
+        "messaging.operation.name": "delete",
+        "messaging.operation.type": "settle",
+        "messaging.batch.message_count": 3,
+        "server.address": "sqs.eu-west-1.amazonaws.com",
+        "server.port": 443,
+    }
+    assert [(link.context.trace_id, link.context.span_id) for link in delete.links] == [
+        (send.context.trace_id, send.context.span_id) for send in sends
+    ]
+    process = [span for span in exporter.get_finished_spans() if span.name == "process orders"]
+    assert {(span.attributes or {})["server.address"] for span in process} == {
+        "sqs.eu-west-1.amazonaws.com"
+    }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -49,7 +50,8 @@ def test_an_order_is_one_trace_with_a_producer_span_whose_context_travels(
     sqs = sqs_client(aws)
     url = sqs.create_queue(QueueName=aws.queue_name)["QueueUrl"]
     statsd = SafeStatsd(None, 8125, SERVICE)
-    telemetry = Telemetry(TelemetrySettings.from_env(SERVICE, env), statsd, OtelMessagingTracer())
+    tracer = OtelMessagingTracer().for_endpoint(sqs.meta.endpoint_url)
+    telemetry = Telemetry(TelemetrySettings.from_env(SERVICE, env), statsd, tracer)
     signals = ProducerSignals(CollectorRegistry(), statsd)
     queue = OrderQueue(sqs, aws, telemetry.messaging, signals)
     deps = Dependencies(telemetry, signals, queue, FakeIdempotencyStore(), load_catalog())
@@ -75,6 +77,8 @@ def test_an_order_is_one_trace_with_a_producer_span_whose_context_travels(
         "messaging.operation.name": "send",
         "messaging.message.id": message["MessageId"],
         "lantern.order.id": response.get_json()["order_id"],
+        "server.address": urlsplit(endpoint).hostname,
+        "server.port": urlsplit(endpoint).port,
     }
     assert {key: (send.attributes or {}).get(key) for key in expected} == expected
     traceparent = message["MessageAttributes"]["traceparent"]["StringValue"]

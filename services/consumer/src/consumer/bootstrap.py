@@ -48,11 +48,14 @@ class Dependencies:
 def bootstrap(settings: ConsumerSettings) -> Dependencies:
     """This process's telemetry, metrics, flags and real adapters."""
     telemetry = init_telemetry(settings.telemetry)
+    sqs = sqs_client(settings.aws, long_poll=True)
+    # Messaging spans name the endpoint this client talks to (server.address, server.port).
+    telemetry = telemetry.for_endpoint(sqs.meta.endpoint_url)
     scenarios = init_scenarios(SERVICE, settings.flag_file)
     return Dependencies(
         telemetry,
         ConsumerSignals(CollectorRegistry(), telemetry.statsd),
-        OrderMessages(sqs_client(settings.aws, long_poll=True), settings.aws),
+        OrderMessages(sqs, settings.aws),
         OrderStore(dynamodb_client(settings.aws), settings.aws.table_name),
         simulated_work(settings.work_ms, scenarios),
     )

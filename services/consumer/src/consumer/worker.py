@@ -236,9 +236,11 @@ class Worker:
         done = [message for message, outcome in results if outcome.settled]
         retry = [message for message, outcome in results if not outcome.settled]
         try:
-            refused = self._messages.delete(done)
-            if refused:
-                log.warning("delete refused", entries=refused)
+            if done:
+                with self._messaging.settle(self._queue, done):
+                    refused = self._messages.delete(done)
+                if refused:
+                    log.warning("delete refused", entries=refused)
         except AWS_ERRORS as exc:
             # Not fatal: the messages come back and the conditional write marks them redelivered.
             log.warning("delete failed", error=str(exc), count=len(done))

@@ -37,12 +37,13 @@ class Dependencies:
 def bootstrap(settings: ProducerSettings) -> Dependencies:
     """This process's telemetry, metrics, flags and real adapters."""
     telemetry = init_telemetry(settings.telemetry)
+    sqs = sqs_client(settings.aws)
+    # Messaging spans name the endpoint this client talks to (server.address, server.port).
+    telemetry = telemetry.for_endpoint(sqs.meta.endpoint_url)
     scenarios = init_scenarios(SERVICE, settings.flag_file)
     # The queue times its sends into these signals, so they exist before the app does.
     signals = ProducerSignals(CollectorRegistry(), telemetry.statsd)
-    queue = OrderQueue(
-        sqs_client(settings.aws), settings.aws, telemetry.messaging, signals, scenarios
-    )
+    queue = OrderQueue(sqs, settings.aws, telemetry.messaging, signals, scenarios)
     idempotency = IdempotencyStore(
         dynamodb_client(settings.aws), settings.aws.table_name, settings.idempotency_ttl_seconds
     )

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from opentelemetry.sdk.trace import TracerProvider
 
 from lantern import logs
 from lantern.settings import TelemetrySettings
 from lantern.telemetry import tracing
-from lantern.telemetry.messaging import MessagingTracer, NoopMessagingTracer, OtelMessagingTracer
+from lantern.telemetry.messaging import (
+    MessagingTracer,
+    NoopMessagingTracer,
+    OtelMessagingTracer,
+    align_botocore_sqs_span,
+)
 from lantern.telemetry.statsd import SafeStatsd
 
 __all__ = ["PROBE_PATHS", "Telemetry", "init_telemetry"]
@@ -35,6 +40,10 @@ class Telemetry:
     @property
     def mode(self) -> str:
         return self.settings.tracing_mode
+
+    def for_endpoint(self, endpoint_url: str | None) -> Telemetry:
+        """This telemetry, with messaging spans naming the SQS endpoint at ``endpoint_url``."""
+        return replace(self, messaging=self.messaging.for_endpoint(endpoint_url))
 
     def shutdown(self) -> None:
         """Flush buffered spans; call on process exit."""
@@ -81,7 +90,8 @@ def _instrument_clients() -> None:
         from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 
         if not BotocoreInstrumentor().is_instrumented_by_opentelemetry:
-            BotocoreInstrumentor().instrument()
+            # One messaging.system value across the trace: see align_botocore_sqs_span.
+            BotocoreInstrumentor().instrument(request_hook=align_botocore_sqs_span)
     if importlib.util.find_spec("opentelemetry.instrumentation.requests"):
         from opentelemetry.instrumentation.requests import RequestsInstrumentor
 

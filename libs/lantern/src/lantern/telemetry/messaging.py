@@ -5,7 +5,12 @@ Producer side, :meth:`send` opens a PRODUCER span ``send <queue>`` and writes it
 message: W3C ``traceparent`` (+ ``tracestate``/``baggage``) as message attributes and the X-Ray
 form as the ``AWSTraceHeader`` system attribute. Consumer side, :meth:`process` opens a CONSUMER
 span ``process <queue>`` whose parent is that PRODUCER span and which also links to it, so the
-order reads as one trace and still follows the messaging conventions' link model.
+order reads as one trace and still follows the messaging conventions' link model. :meth:`settle`
+opens a CLIENT span ``delete <queue>`` (operation type ``settle``) around the batch delete, linked
+to the creation context (the ``send`` span) of every message it settles.
+
+Every span says which SQS endpoint it talks to (``server.address``/``server.port``) once the
+tracer is bound to the client's endpoint with :meth:`for_endpoint`.
 
 The X-Ray SDK flavour does the same with segments; the off flavour does nothing.
 """
@@ -13,14 +18,15 @@ The X-Ray SDK flavour does the same with segments; the off flavour does nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.propagators.aws import AwsXRayPropagator
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 
 from lantern.envelope import ATTRIBUTE_GETTER, ATTRIBUTE_SETTER, MessageAttributes
 from lantern.telemetry.tracing import xray_header
@@ -40,6 +46,10 @@ class MessageSpan(Protocol):
 
 
 class MessagingTracer(Protocol):
+    def for_endpoint(self, endpoint_url: str | None) -> MessagingTracer:
+        """This tracer for the SQS endpoint at ``endpoint_url`` (the client's)."""
+        ...
+
     def send(
         self, queue: str, attributes: MessageAttributes, system_attributes: MessageAttributes
     ) -> Any: ...
@@ -47,6 +57,10 @@ class MessagingTracer(Protocol):
     def receive(self, queue: str) -> Any: ...
 
     def process(self, queue: str, message: Mapping[str, Any]) -> Any: ...
+
+    def settle(self, queue: str, messages: Sequence[Mapping[str, Any]]) -> Any:
+        """Around deleting ``messages`` (one batch call)."""
+        ...
 
 
 class _NoSpan:
@@ -81,19 +95,53 @@ def _failures_recorded(span: trace.Span) -> Iterator[_OtelSpan]:
         raise
 
 
-def _base_attributes(queue: str, operation: str, operation_type: str) -> dict[str, str]:
+Server = dict[str, str | int]  # server.address and server.port, or nothing
+
+
+def server_attributes(endpoint_url: str | None) -> Server:
+    """``server.address`` and ``server.port`` of an SQS endpoint or queue URL."""
+    if not endpoint_url:
+        return {}
+    url = urlsplit(endpoint_url)
+    if not url.hostname:
+        return {}
+    port = url.port or (80 if url.scheme == "http" else 443)
+    return {"server.address": url.hostname, "server.port": port}
+
+
+def _base_attributes(
+    queue: str, operation: str, operation_type: str, server: Server
+) -> dict[str, str | int]:
     return {
         "messaging.system": SYSTEM,
         "messaging.destination.name": queue,
         "messaging.operation.name": operation,
         "messaging.operation.type": operation_type,
+        **server,
     }
 
 
+def align_botocore_sqs_span(
+    span: trace.Span, service_name: str, operation_name: str, api_params: Mapping[str, Any]
+) -> None:
+    """Request hook for the botocore instrumentation: its SQS spans say ``messaging.system``
+    ``aws.sqs``; the conventions' value, and ours, is ``aws_sqs``. It sets the attribute only
+    on calls with a ``QueueUrl``, and so does this."""
+    if service_name == "sqs" and "QueueUrl" in api_params:
+        span.set_attribute("messaging.system", SYSTEM)
+
+
 class OtelMessagingTracer:
-    def __init__(self) -> None:
+    def __init__(self, endpoint_url: str | None = None) -> None:
         self._tracer = trace.get_tracer("lantern.messaging")
         self._xray = AwsXRayPropagator()
+        self._server = server_attributes(endpoint_url)
+
+    def for_endpoint(self, endpoint_url: str | None) -> OtelMessagingTracer:
+        return OtelMessagingTracer(endpoint_url)
+
+    def _attributes(self, queue: str, operation: str, operation_type: str) -> dict[str, Any]:
+        return _base_attributes(queue, operation, operation_type, self._server)
 
     @contextmanager
     def send(
@@ -102,7 +150,7 @@ class OtelMessagingTracer:
         with self._tracer.start_as_current_span(
             f"send {queue}",
             kind=SpanKind.PRODUCER,
-            attributes=_base_attributes(queue, "send", "send"),
+            attributes=self._attributes(queue, "send", "send"),
             record_exception=False,
         ) as span:
             propagate.inject(attributes, setter=ATTRIBUTE_SETTER)
@@ -118,7 +166,7 @@ class OtelMessagingTracer:
         with self._tracer.start_as_current_span(
             f"receive {queue}",
             kind=SpanKind.CLIENT,
-            attributes=_base_attributes(queue, "receive", "receive"),
+            attributes=self._attributes(queue, "receive", "receive"),
         ) as span:
             yield _OtelSpan(span)
 
@@ -134,7 +182,7 @@ class OtelMessagingTracer:
     def process(self, queue: str, message: Mapping[str, Any]) -> Iterator[MessageSpan]:
         parent = self._parent(message)
         producer = trace.get_current_span(parent).get_span_context()
-        attributes = _base_attributes(queue, "process", "process")
+        attributes = self._attributes(queue, "process", "process")
         attributes["messaging.message.id"] = str(message.get("MessageId", ""))
         with (
             self._tracer.start_as_current_span(
@@ -149,8 +197,34 @@ class OtelMessagingTracer:
         ):
             yield wrapped
 
+    @contextmanager
+    def settle(self, queue: str, messages: Sequence[Mapping[str, Any]]) -> Iterator[MessageSpan]:
+        # The conventions: a settle span MAY link to each message's creation context, which is
+        # what the message carries (our send span). Not parented: the batch spans many traces.
+        creations = (self._creation_context(message) for message in messages)
+        attributes = self._attributes(queue, "delete", "settle")
+        attributes["messaging.batch.message_count"] = len(messages)
+        with (
+            self._tracer.start_as_current_span(
+                f"delete {queue}",
+                context=Context(),
+                kind=SpanKind.CLIENT,
+                links=[Link(context) for context in creations if context.is_valid],
+                attributes=attributes,
+                record_exception=False,
+            ) as span,
+            _failures_recorded(span) as wrapped,
+        ):
+            yield wrapped
+
+    def _creation_context(self, message: Mapping[str, Any]) -> SpanContext:
+        return trace.get_current_span(self._parent(message)).get_span_context()
+
 
 class NoopMessagingTracer:
+    def for_endpoint(self, endpoint_url: str | None) -> NoopMessagingTracer:
+        return self
+
     @contextmanager
     def send(
         self, queue: str, attributes: MessageAttributes, system_attributes: MessageAttributes
@@ -163,6 +237,10 @@ class NoopMessagingTracer:
 
     @contextmanager
     def process(self, queue: str, message: Mapping[str, Any]) -> Iterator[MessageSpan]:
+        yield _NoSpan()
+
+    @contextmanager
+    def settle(self, queue: str, messages: Sequence[Mapping[str, Any]]) -> Iterator[MessageSpan]:
         yield _NoSpan()
 
 

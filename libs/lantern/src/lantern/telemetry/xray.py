@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -95,6 +95,9 @@ class XrayMessagingTracer:
     def __init__(self, service_name: str) -> None:
         self._service = service_name
 
+    def for_endpoint(self, endpoint_url: str | None) -> XrayMessagingTracer:
+        return self  # patched botocore's subsegments already name the endpoint
+
     @contextmanager
     def send(
         self, queue: str, attributes: MessageAttributes, system_attributes: MessageAttributes
@@ -118,6 +121,10 @@ class XrayMessagingTracer:
     @contextmanager
     def receive(self, queue: str) -> Iterator[MessageSpan]:
         yield _XraySpan(None)
+
+    @contextmanager
+    def settle(self, queue: str, messages: Sequence[Mapping[str, Any]]) -> Iterator[MessageSpan]:
+        yield _XraySpan(None)  # outside any segment: the batch delete is untraced in X-Ray mode
 
     @contextmanager
     def process(self, queue: str, message: Mapping[str, Any]) -> Iterator[MessageSpan]:
