@@ -183,6 +183,9 @@ settings() {
     ((DRY_RUN)) || die "$OVERLAY does not exist in this checkout"
     note "warning: $OVERLAY does not exist in this checkout"
   fi
+  if [[ $IMAGE_TAG != 0.1.0 ]]; then
+    note "warning: the manifests (k8s/base) run the :0.1.0 images; IMAGE_TAG=$IMAGE_TAG only tags what is pushed"
+  fi
   read_versions
   account_id
   REGISTRY=$AWS_ACCOUNT_ID.dkr.ecr.$AWS_REGION.amazonaws.com
@@ -397,11 +400,9 @@ up() {
 
 # --- down ------------------------------------------------------------------------------------
 
+# Not called in a condition (`f || ...` would switch set -e off inside it): a failed delete must
+# stop the script before the controllers that would delete the AWS resources are uninstalled.
 down_kubernetes() {
-  if ! run --probe eksctl get cluster --name "$CLUSTER_NAME" --region "$AWS_REGION" >/dev/null; then
-    note "no cluster $CLUSTER_NAME: nothing to delete in Kubernetes"
-    return 1
-  fi
   run aws eks update-kubeconfig --name "$CLUSTER_NAME" --region "$AWS_REGION"
   # First, with the controllers still running: they delete the queue, table, topic and alarms.
   run kubectl delete -k "$OVERLAY" --wait --ignore-not-found --timeout=15m
@@ -490,8 +491,13 @@ down() {
   step "Settings"
   settings
   step "The shop, its AWS resources, KEDA and the ACK controllers"
-  local cluster=1
-  down_kubernetes || cluster=0
+  local cluster=0
+  if run --probe eksctl get cluster --name "$CLUSTER_NAME" --region "$AWS_REGION" >/dev/null; then
+    cluster=1
+    down_kubernetes
+  else
+    note "no cluster $CLUSTER_NAME: nothing to delete in Kubernetes"
+  fi
   step "Images"
   down_images
   step "Cluster $CLUSTER_NAME"

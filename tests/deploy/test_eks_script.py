@@ -48,6 +48,9 @@ FAKE = textwrap.dedent(
     with open(os.environ["FAKE_LOG"], "a") as log:
         log.write(json.dumps(call) + "\\n")
 
+    if os.environ.get("FAKE_FAIL") and " ".join([tool, *args]).startswith(os.environ["FAKE_FAIL"]):
+        sys.exit(1)
+
     def arg(name):
         return args[args.index(name) + 1]
 
@@ -463,6 +466,22 @@ def test_down_against_fakes_deletes_in_order_and_with_nothing_left_deletes_nothi
     assert [
         c for c in gone.calls if any("delete" in a or "uninstall" in a for a in c["args"][:2])
     ] == []
+
+
+def test_down_stops_before_the_controllers_go_when_the_objects_are_not_deleted(
+    sandbox: Sandbox, checkout: Path
+) -> None:
+    # The controllers delete the queue, table, topic and alarms; uninstalled first, they never do.
+    result = sandbox.run("down", state="exists", root=checkout, FAKE_FAIL="kubectl delete")
+    assert result.returncode != 0
+    assert result.called("helm", "uninstall") == []
+    assert result.called("eksctl", "delete") == []
+
+
+def test_up_stops_at_the_first_failure(sandbox: Sandbox, checkout: Path) -> None:
+    result = sandbox.run("up", state="absent", root=checkout, FAKE_FAIL="aws iam create-policy")
+    assert result.returncode != 0
+    assert result.called("eksctl", "create") == []
 
 
 def test_down_puts_params_env_back_only_when_up_wrote_it(tmp_path: Path, checkout: Path) -> None:
