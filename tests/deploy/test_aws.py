@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import ast
 import copy
+import fnmatch
 import functools
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 import botocore.session
 import pytest
 from botocore import xform_name
+
+with warnings.catch_warnings():
+    # parliament imports pkg_resources, which warns that it is deprecated.
+    warnings.simplefilter("ignore")
+    import parliament
 
 from lantern import table
 from lantern.settings import AwsSettings
@@ -31,9 +38,27 @@ from tests.deploy.support import (
 
 IAM = K8S / "iam"
 PLACEHOLDERS = {"AWS_REGION", "AWS_ACCOUNT_ID", "CLUSTER_NAME"}
-# Actions AWS does not let you scope to a resource.
-UNSCOPABLE = re.compile(r"^xray:")
+# Example values for the placeholders, to hand a policy to parliament.
+EXAMPLE = {"AWS_REGION": "us-west-2", "AWS_ACCOUNT_ID": "111122223333", "CLUSTER_NAME": "lantern"}
 Rendered = dict[str, list[dict[str, Any]]]
+
+
+@functools.cache
+def _resource_types() -> dict[str, tuple[str, ...]]:
+    """service:Action -> the resource types IAM can scope it to (parliament's copy of the
+    Service Authorization Reference); an empty tuple means only Resource "*" applies."""
+    found = {}
+    for service in parliament.iam_definition:
+        for privilege in service["privileges"]:
+            types = tuple(r["resource_type"] for r in privilege["resource_types"])
+            found[f"{service['prefix']}:{privilege['privilege']}"] = tuple(filter(None, types))
+    return found
+
+
+def unscopable(action: str) -> bool:
+    """Whether AWS does not let ``action`` be scoped to a resource (xray:*, logs:DescribeLogGroups,
+    sns:Unsubscribe, ...)."""
+    return _resource_types().get(action) == ()
 
 
 def policy(name: str) -> dict[str, Any]:
@@ -143,7 +168,7 @@ def policy_problems(document: dict[str, Any]) -> list[str]:
             if "*" in action:
                 problems.append(f"{sid}: wildcard action {action}")
         for resource in as_list(s["Resource"]):
-            if resource == "*" and not all(UNSCOPABLE.match(a) for a in as_list(s["Action"])):
+            if resource == "*" and not all(unscopable(a) for a in as_list(s["Action"])):
                 problems.append(f"{sid}: Resource * for actions that can be scoped")
         for placeholder in re.findall(r"\$\{(\w+)\}", json.dumps(s)):
             if placeholder not in PLACEHOLDERS:
@@ -154,6 +179,37 @@ def policy_problems(document: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("path", sorted(IAM.glob("*.json")), ids=lambda p: p.stem)
 def test_policies_are_least_privilege(path: Path) -> None:
     assert policy_problems(json.loads(path.read_text())) == []
+
+
+def parliament_findings(text: str) -> list[str]:
+    """parliament's findings for a policy document with the ${...} placeholders filled in."""
+    for name, value in EXAMPLE.items():
+        text = text.replace(f"${{{name}}}", value)
+    analyzed = parliament.analyze_policy_string(text)
+    return [f"{f.issue}: {f.detail}" for f in analyzed.findings]
+
+
+@pytest.mark.parametrize("path", sorted(IAM.glob("*.json")), ids=lambda p: p.stem)
+def test_policies_pass_parliament(path: Path) -> None:
+    # Unknown actions, resources in a form the action cannot match, conditions of the wrong type.
+    assert parliament_findings(path.read_text()) == []
+
+
+def test_parliament_catches_a_misspelled_action_and_a_mismatched_resource() -> None:
+    broken = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sqs:GetQueueAtributes", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": "arn:aws:logs:${AWS_REGION}:${AWS_ACCOUNT_ID}:log-group:*",
+            },
+        ],
+    }
+    findings = "\n".join(parliament_findings(json.dumps(broken)))
+    assert "UNKNOWN_ACTION" in findings
+    assert "RESOURCE_MISMATCH" in findings
 
 
 def test_policy_check_catches_broad_grants() -> None:
@@ -168,6 +224,10 @@ def test_policy_check_catches_broad_grants() -> None:
     assert "wildcard action" in problems
     assert "Resource *" in problems
     assert "unknown placeholder TABLE" in problems
+    assert unscopable("xray:PutTraceSegments")
+    assert unscopable("logs:DescribeLogGroups")
+    assert not unscopable("sqs:SendMessage")
+    assert not unscopable("sqs:NoSuchAction")
 
 
 # The Lantern components that call AWS, each with its own policy, lantern-<component>.
@@ -436,3 +496,135 @@ def test_workshop_checks_that_each_container_insights_alarm_has_its_metric(
             *(f"Name={d['name']}," for d in alarm["dimensions"]),
         ]
         assert any(all(w in c for w in wanted) for c in commands), alarm["name"]
+
+
+# --- the ACK controllers' policies --------------------------------------------------------
+
+ACK_CALLS: dict[str, Any] = load_yaml(Path(__file__).parent / "ack_calls.yaml")
+ACK_GROUP = re.compile(r"^(?P<service>[a-z0-9]+)\.services\.k8s\.aws/")
+SUBSCRIPTION_TEMPLATE = K8S / "components/aws-resources/alarm-email-subscription.yaml.tmpl"
+
+
+def ack_versions() -> dict[str, str]:
+    """ACK service -> the chart version k8s/eks/versions.env pins (ACK_<SERVICE>_CHART_VERSION)."""
+    found = {}
+    for line in (K8S / "eks/versions.env").read_text().splitlines():
+        match = re.fullmatch(r"ACK_([A-Z0-9]+)_CHART_VERSION=(\S+)", line.strip())
+        if match:
+            found[match[1].lower()] = match[2]
+    return found
+
+
+def ack_objects(rendered: Rendered) -> list[dict[str, Any]]:
+    """The ACK objects the workshop applies: the eks overlay's, and the e-mail subscription."""
+    template = load_yaml(SUBSCRIPTION_TEMPLATE)
+    return [o for o in [*rendered["eks"], template] if ACK_GROUP.match(o["apiVersion"])]
+
+
+def ack_actions(service: str, objects: list[dict[str, Any]]) -> set[str]:
+    """IAM actions of every call ack_calls.yaml lists for the service; a call marked ``when``
+    counts only if some object of its kind sets that spec field."""
+    actions: set[str] = set()
+    for kind, operations in ACK_CALLS[service]["resources"].items():
+        specs = [o["spec"] for o in objects if o["kind"] == kind]
+        for calls in operations.values():
+            for call in calls:
+                if "when" in call and not any(call["when"] in spec for spec in specs):
+                    continue
+                actions |= set(call.get("actions", [f"{service}:{call['call']}"]))
+    return actions
+
+
+def test_the_call_list_covers_every_ack_controller_and_kind_the_workshop_uses(
+    rendered: Rendered,
+) -> None:
+    assert set(ACK_CALLS) == set(ack_versions())
+    for service, entry in ACK_CALLS.items():
+        assert entry["chart"] == f"ACK_{service.upper()}_CHART_VERSION"
+        for kind, operations in entry["resources"].items():
+            assert set(operations) == {"read", "create", "update", "delete"}, (service, kind)
+            for call in [c for calls in operations.values() for c in calls]:
+                assert call["source"].startswith("pkg/resource/"), (service, kind, call)
+    for obj in ack_objects(rendered):
+        service = ACK_GROUP.match(obj["apiVersion"])["service"]  # type: ignore[index]
+        assert obj["kind"] in ACK_CALLS[service]["resources"], (service, obj["kind"])
+
+
+@pytest.mark.parametrize("service", sorted(ACK_CALLS))
+def test_ack_policy_grants_exactly_the_calls_its_controller_makes(
+    rendered: Rendered, service: str
+) -> None:
+    document = policy(f"lantern-ack-{service}")
+    wanted = ack_actions(service, ack_objects(rendered))
+    assert granted(document, "") == wanted
+
+
+def test_ack_call_list_grants_a_conditional_call_only_when_the_spec_asks(
+    rendered: Rendered,
+) -> None:
+    objects = copy.deepcopy(ack_objects(rendered))
+    assert "dynamodb:UpdateTimeToLive" in ack_actions("dynamodb", objects)
+    assert "dynamodb:PutResourcePolicy" not in ack_actions("dynamodb", objects)
+    for obj in objects:
+        if obj["kind"] == "Table":
+            obj["spec"]["resourcePolicy"] = "{}"
+    assert "dynamodb:PutResourcePolicy" in ack_actions("dynamodb", objects)
+
+
+def ack_arns(obj: dict[str, Any]) -> list[str]:
+    """The AWS resource an ACK object stands for, as IAM names it (with the placeholders)."""
+    where = "${AWS_REGION}:${AWS_ACCOUNT_ID}"
+    spec = obj["spec"]
+    match obj["kind"]:
+        case "Queue":
+            return [f"arn:aws:sqs:{where}:{spec['queueName']}"]
+        case "Table":
+            return [f"arn:aws:dynamodb:{where}:table/{spec['tableName']}"]
+        case "Topic":
+            return [f"arn:aws:sns:{where}:{spec['name']}"]
+        case "MetricAlarm":
+            return [f"arn:aws:cloudwatch:{where}:alarm:{spec['name']}"]
+        case "Dashboard":  # dashboards are global: no region in their ARN
+            return [f"arn:aws:cloudwatch::${{AWS_ACCOUNT_ID}}:dashboard/{spec['dashboardName']}"]
+    return []  # a Subscription's calls take Resource "*" (or its topic's ARN: Subscribe)
+
+
+def test_ack_policies_reach_the_shops_resources_and_nothing_else(rendered: Rendered) -> None:
+    objects = ack_objects(rendered)
+    for service in ACK_CALLS:
+        document = policy(f"lantern-ack-{service}")
+        resources = {r for s in statements(document) for r in as_list(s["Resource"])} - {"*"}
+        mine = [o for o in objects if o["apiVersion"].startswith(f"{service}.")]
+        arns = [arn for obj in mine for arn in ack_arns(obj)]
+        assert arns, service
+        for arn in arns:
+            assert any(fnmatch.fnmatchcase(arn, r) for r in resources), (service, arn)
+        for resource in resources:
+            # A table's streams ride with it (parliament wants both for GetResourcePolicy).
+            base = resource.removesuffix("/stream/*")
+            covers = any(fnmatch.fnmatchcase(arn, base) for arn in arns)
+            assert covers or re.split(r"[:/]", base)[-1].startswith("lantern-shop"), resource
+        for s in statements(document):
+            if s["Resource"] == "*":
+                assert all(unscopable(a) for a in as_list(s["Action"])), (service, s["Sid"])
+
+
+def test_ack_associations_give_each_controller_its_policy() -> None:
+    associations = {
+        (a["namespace"], a["serviceAccountName"]): a
+        for a in cluster()["iam"]["podIdentityAssociations"]
+    }
+    for service in ack_versions():
+        # The service account the controller's Helm chart creates (serviceAccount.name default).
+        association = associations[("ack-system", f"ack-{service}-controller")]
+        assert association["permissionPolicyARNs"] == [
+            f"arn:aws:iam::${{AWS_ACCOUNT_ID}}:policy/lantern-ack-{service}"
+        ]
+        assert association["roleName"] == f"${{CLUSTER_NAME}}-ack-{service}"
+    attached = {
+        arn.rsplit("/", 1)[1]
+        for a in associations.values()
+        for arn in a["permissionPolicyARNs"]
+        if arn.startswith("arn:aws:iam::${AWS_ACCOUNT_ID}:")
+    }
+    assert attached == {path.stem for path in IAM.glob("*.json")}, "a policy nobody uses"
