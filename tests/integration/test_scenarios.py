@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from devstack.flags import TEMPLATE, set_variant
+from producer.synthetic import SyntheticTraffic
 from tests.conftest import ShopFactory
 from tests.support.net import http, wait_for
 from tests.support.shop import Shop, order_payload
@@ -101,3 +104,32 @@ def test_a_missing_flag_file_stops_the_service_at_start(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "no such flag file" in result.stderr
+
+
+def test_the_synthetic_orders_switch_starts_and_stops_generated_orders_while_running(
+    shop_factory: ShopFactory, tmp_path: Path
+) -> None:
+    flags = _flags(tmp_path)
+    shop = shop_factory(env={"FLAGD_OFFLINE_FLAG_SOURCE_PATH": str(flags)})
+
+    def rates() -> list[float]:
+        return [r["orders_per_second"] for r in _lines(shop, "producer", "synthetic traffic rate")]
+
+    def accepted() -> int:  # the producer's own count, scraped
+        _, _, raw = http("GET", f"{shop.producer}/metrics")
+        body = raw.decode() if isinstance(raw, bytes) else raw
+        found = re.search(r"^orders_accepted_total(?:\{[^}]*\})? ([0-9.e+]+)$", body, re.M)
+        return int(float(found.group(1))) if found else 0
+
+    workers = sum("Booting worker" in line for line in shop.stack.services["producer"].lines)
+    assert rates() == []  # off, and SYNTHETIC_ORDERS_PER_SECOND is 0
+    assert accepted() == 0
+    set_variant(flags, "synthetic-orders", "rush")  # 2/s, split among the producer's workers
+    wait_for(lambda: accepted() >= 4, 30, what="generated orders")
+    wait_for(lambda: len(rates()) == workers, 30, what="every worker's share")
+    assert rates() == [2 / workers] * workers
+    set_variant(flags, "synthetic-orders", "off")
+    wait_for(lambda: rates().count(0) == workers, 30, what="every worker stopped")
+    stopped = accepted()  # no order starts after a worker has read the zero rate
+    time.sleep(2 * SyntheticTraffic.IDLE_CHECK_SECONDS)  # two idle checks later: still none
+    assert accepted() == stopped

@@ -4,11 +4,12 @@ timeline the model computes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from devstack.__main__ import LABS, apply_lab, scaling_from_env
+from devstack.__main__ import LAB_SWITCHES, LABS, apply_lab, scaling_from_env
 from devstack.lab import BLOG, Lab, Phase, simulate, timeline_table
 from devstack.scaling import Autoscaler, ScalingPolicy
 from lantern.settings import SettingsError
@@ -83,10 +84,19 @@ def test_lab_presets_fill_only_what_is_unset() -> None:
     apply_lab(env)
     assert env["CONSUMER_WORK_MS"] == "2000"  # yours wins
     assert env["CONSUMER_CONCURRENCY"] == "1"
-    assert env["SYNTHETIC_ORDERS_PER_SECOND"] == "1"
     policy = scaling_from_env(env)
     assert policy == ScalingPolicy(queue_length=30, max_replicas=10)
-    assert set(LABS) == {"blog"}
+    assert set(LABS) == set(LAB_SWITCHES) == {"blog"}
+
+
+def test_the_blog_switch_variants_are_the_labs_arrival_rates() -> None:
+    flags = json.loads((ROOT / "flags" / "scenarios.flagd.json").read_text())["flags"]
+    variants = flags["synthetic-orders"]["variants"]
+    start = LAB_SWITCHES["blog"]["synthetic-orders"]
+    rates = [p.orders_per_second for p in BLOG.phases]
+    assert variants[start] == rates[0]
+    assert variants["rush"] == max(rates)
+    assert variants["off"] == rates[-1] == 0
 
 
 def test_an_unknown_lab_is_refused_and_no_lab_means_no_scaler() -> None:

@@ -19,6 +19,7 @@ CONSUMER_FAILURE_RATE = "consumer-failure-rate"
 PRODUCER_POISON_RATE = "producer-poison-rate"
 PRODUCER_SQS_LATENCY_MS = "producer-sqs-latency-ms"
 FRONTEND_ERROR_RATE = "frontend-error-rate"
+SYNTHETIC_ORDERS = "synthetic-orders"
 
 
 class ScenarioFailure(RuntimeError):

@@ -9,7 +9,7 @@ from producer.api import create_blueprint
 from producer.bootstrap import Dependencies, bootstrap
 from producer.service import OrderService
 from producer.settings import ProducerSettings
-from producer.synthetic import SyntheticTraffic
+from producer.synthetic import SyntheticTraffic, synthetic_rate
 
 
 def create_app(settings: ProducerSettings | None = None, deps: Dependencies | None = None) -> Flask:
@@ -23,6 +23,5 @@ def create_app(settings: ProducerSettings | None = None, deps: Dependencies | No
     svc = state(app)
     svc.readiness["sqs"] = deps.queue.check
     svc.readiness["dynamodb"] = deps.idempotency.check
-    rate_per_worker = settings.synthetic_orders_per_second / settings.workers
-    svc.background.append(SyntheticTraffic(service, rate_per_worker))
+    svc.background.append(SyntheticTraffic(service, synthetic_rate(settings, deps.scenarios)))
     return app

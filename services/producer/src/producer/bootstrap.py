@@ -8,13 +8,13 @@ asks this module. Tests build a :class:`Dependencies` from fakes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
 from lantern.aws import dynamodb_client, sqs_client
 from lantern.catalog import Catalog, load_catalog
-from lantern.flags import init_scenarios
+from lantern.flags import Scenarios, init_scenarios
 from lantern.telemetry import Telemetry, init_telemetry
 from producer.idempotency import IdempotencyStore
 from producer.ports import IdempotencyClaims, Queue
@@ -32,6 +32,7 @@ class Dependencies:
     queue: Queue
     idempotency: IdempotencyClaims
     catalog: Catalog
+    scenarios: Scenarios = field(default_factory=Scenarios)
 
 
 def bootstrap(settings: ProducerSettings) -> Dependencies:
@@ -47,4 +48,4 @@ def bootstrap(settings: ProducerSettings) -> Dependencies:
     idempotency = IdempotencyStore(
         dynamodb_client(settings.aws), settings.aws.table_name, settings.idempotency_ttl_seconds
     )
-    return Dependencies(telemetry, signals, queue, idempotency, load_catalog())
+    return Dependencies(telemetry, signals, queue, idempotency, load_catalog(), scenarios)

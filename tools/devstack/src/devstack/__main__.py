@@ -8,7 +8,8 @@ Everything else (OTEL_*, CONSUMER_WORK_MS, SYNTHETIC_ORDERS_PER_SECOND, ...) pas
 
 Scaling: CONSUMER_MAX_REPLICAS above 1 turns on the local KEDA stand-in (:mod:`devstack.scaler`),
 one consumer per CONSUMER_QUEUE_LENGTH messages of backlog. LAB=blog presets the scaling lab of
-docs/labs.md (the numbers of :data:`devstack.lab.BLOG`); any variable set explicitly wins.
+docs/labs.md (the numbers of :data:`devstack.lab.BLOG`, and the ``synthetic-orders`` switch on
+``blog``, 1 order/s); any variable set explicitly wins.
 """
 
 from __future__ import annotations
@@ -31,13 +32,18 @@ from lantern.settings import SettingsError, env_int
 
 LABS = {
     "blog": {
-        "SYNTHETIC_ORDERS_PER_SECOND": f"{BLOG.phases[0].orders_per_second:g}",
         "CONSUMER_CONCURRENCY": str(BLOG.concurrency),
+        # One message per receive: a replica holding ten for 50 s would starve the new ones.
+        "CONSUMER_BATCH_SIZE": "1",
         "CONSUMER_WORK_MS": str(BLOG.work_ms),
         "CONSUMER_MAX_REPLICAS": str(BLOG.policy.max_replicas),
         "CONSUMER_QUEUE_LENGTH": str(BLOG.policy.queue_length),
     },
 }
+
+
+# The switches a lab starts with; its steps flip them (make flag NAME=synthetic-orders ...).
+LAB_SWITCHES = {"blog": {"synthetic-orders": "blog"}}
 
 
 def apply_lab(env: dict[str, str]) -> None:
@@ -120,7 +126,8 @@ def main() -> int:
     except SettingsError as exc:
         print(f"make run: {exc}", file=sys.stderr)
         return 2
-    os.environ.setdefault("FLAGD_OFFLINE_FLAG_SOURCE_PATH", str(runtime_copy()))
+    switches = LAB_SWITCHES.get(os.environ.get("LAB", ""), {})
+    os.environ.setdefault("FLAGD_OFFLINE_FLAG_SOURCE_PATH", str(runtime_copy(switches)))
     stack = Stack(config, sink=print_line)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)

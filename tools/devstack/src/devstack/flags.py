@@ -21,10 +21,14 @@ TEMPLATE = REPO / "flags" / "scenarios.flagd.json"
 RUNTIME = REPO / ".run" / "flags.json"
 
 
-def runtime_copy() -> Path:
-    """A fresh runtime copy of the template (scenarios all off), for one ``make run``."""
+def runtime_copy(variants: dict[str, str] | None = None) -> Path:
+    """A fresh runtime copy of the template for one ``make run``: scenarios all off, but for
+    the ``variants`` a lab starts with."""
     RUNTIME.parent.mkdir(exist_ok=True)
-    write(RUNTIME, json.loads(TEMPLATE.read_text()))
+    flags = json.loads(TEMPLATE.read_text())
+    for name, variant in (variants or {}).items():
+        flags["flags"][name]["defaultVariant"] = variant
+    write(RUNTIME, flags)
     return RUNTIME
 
 
