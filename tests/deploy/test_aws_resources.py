@@ -18,7 +18,15 @@ import yaml
 
 from lantern.settings import AwsSettings
 from provision import provision
-from tests.deploy.support import K8S, by_kind, containers, load_yaml, named, pod_template
+from tests.deploy.support import (
+    K8S,
+    by_kind,
+    containers,
+    load_yaml,
+    named,
+    pod_template,
+    render,
+)
 from tests.deploy.test_kubernetes import schema_errors
 from tests.support.units import moto_endpoint
 
@@ -39,6 +47,16 @@ def params() -> dict[str, str]:
 def arn(service: str, resource: str) -> str:
     p = params()
     return f"arn:aws:{service}:{p['AWS_REGION']}:{p['AWS_ACCOUNT_ID']}:{resource}"
+
+
+# Every overlay in the tree, including those the session fixture does not render (eks-lab).
+EVERY_OVERLAY = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
+
+
+@pytest.fixture(scope="module")
+def every(rendered: Rendered) -> Rendered:
+    """overlay name -> its objects, for every overlay directory."""
+    return {name: rendered.get(name) or render(K8S / "overlays" / name) for name in EVERY_OVERLAY}
 
 
 # --- what the overlay renders -------------------------------------------------------------
@@ -76,13 +94,19 @@ def test_eks_overlay_declares_the_queues_table_topic_and_queue_url_export(
     assert "namespace" not in export["spec"]["to"]  # the export's own namespace
 
 
+@pytest.mark.parametrize("overlay", EVERY_OVERLAY)
 def test_the_dead_letter_queue_is_applied_before_the_queue_that_redrives_to_it(
-    rendered: Rendered,
+    every: Rendered, overlay: str
 ) -> None:
     # SQS refuses a redrive policy naming a queue that does not exist, and the controller does
     # not retry that refusal: kubectl must create orders-dlq first (it applies in output order).
-    order = [q["spec"]["queueName"] for q in by_kind(rendered["eks"], "Queue")]
-    assert order.index("orders-dlq") < order.index("orders")
+    order = [q["spec"]["queueName"] for q in by_kind(every[overlay], "Queue")]
+    if overlay.startswith("eks"):
+        assert order.index("orders-dlq") < order.index("orders")
+    for queue in by_kind(every[overlay], "Queue"):
+        if "redrivePolicy" in queue["spec"]:
+            target = json.loads(queue["spec"]["redrivePolicy"])["deadLetterTargetArn"]
+            assert order.index(target.rsplit(":", 1)[1]) < order.index(queue["spec"]["queueName"])
 
 
 def test_every_alarm_notifies_the_alarm_topic(rendered: Rendered) -> None:
@@ -94,9 +118,10 @@ def test_every_alarm_notifies_the_alarm_topic(rendered: Rendered) -> None:
         assert alarm["spec"]["oKActions"] == [topic], alarm["metadata"]["name"]
 
 
-def test_no_queue_url_is_written_anywhere(rendered: Rendered) -> None:
-    text = "\n".join(json.dumps(o) for o in rendered["eks"])
-    assert QUEUE_URL.findall(text) == []
+def test_no_queue_url_is_written_anywhere(every: Rendered) -> None:
+    for overlay, objects in every.items():
+        text = "\n".join(json.dumps(o) for o in objects)
+        assert QUEUE_URL.findall(text) == [], overlay
     assert QUEUE_URL.findall(PARAMS_FILE.read_text()) == []
     assert "ORDERS_QUEUE_URL" not in params()
     assert QUEUE_URL.search("https://sqs.us-west-2.amazonaws.com/111122223333/orders")
@@ -552,11 +577,11 @@ def test_topic_spec_is_accepted_by_sns_and_the_subscription_by_its_topic(
     assert answer["SubscriptionArn"].startswith(topic_arn + ":")
 
 
-@pytest.mark.parametrize("overlay", ["eks", "local", "local-full"])
+@pytest.mark.parametrize("overlay", EVERY_OVERLAY)
 def test_alarm_specs_are_accepted_by_cloudwatch_as_declared(
-    aws: str, rendered: Rendered, overlay: str
+    aws: str, every: Rendered, overlay: str
 ) -> None:
-    alarms = by_kind(rendered[overlay], "MetricAlarm")
+    alarms = by_kind(every[overlay], "MetricAlarm")
     if overlay == "eks":
         assert len(alarms) >= 4
     cloudwatch = client(aws, "cloudwatch")
