@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from devstack.__main__ import LABS
-from devstack.lab import BLOG
+from devstack.lab import BLOG, Alarm
 from tests.deploy.support import K8S, named, render
 
 
@@ -53,13 +53,23 @@ def test_keda_scales_as_the_model_says(lab: list[dict[str, Any]]) -> None:
     )
 
 
-def test_the_replicas_alarm_is_judged_as_the_model_says(lab: list[dict[str, Any]]) -> None:
-    spec = named(lab, "MetricAlarm", "consumer-replicas-near-max")["spec"]
-    assert spec["threshold"] == BLOG.alarm.threshold
-    assert spec["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+ALARMS = {  # the model's metric -> the MetricAlarm and the CloudWatch metric it watches
+    "replicas": ("consumer-replicas-near-max", "service_number_of_running_pods"),
+    "age": ("orders-oldest-message-age", "ApproximateAgeOfOldestMessage"),
+}
+
+
+@pytest.mark.parametrize("alarm", BLOG.alarms, ids=lambda a: a.metric)
+def test_each_alarm_is_judged_as_the_model_says(lab: list[dict[str, Any]], alarm: Alarm) -> None:
+    name, metric = ALARMS[alarm.metric]
+    spec = named(lab, "MetricAlarm", name)["spec"]
+    assert spec["metricName"] == metric
+    assert spec["threshold"] == alarm.threshold
+    operator = "GreaterThanOrEqualToThreshold" if alarm.inclusive else "GreaterThanThreshold"
+    assert spec["comparisonOperator"] == operator
     assert spec["statistic"] == "Maximum"  # the model's one-minute maxima
-    assert spec["period"] == BLOG.alarm.period
-    assert spec["evaluationPeriods"] == spec["datapointsToAlarm"] == BLOG.alarm.datapoints
+    assert spec["period"] == alarm.period
+    assert spec["evaluationPeriods"] == spec["datapointsToAlarm"] == alarm.datapoints
 
 
 def test_the_generator_sends_what_the_model_assumes(lab: list[dict[str, Any]]) -> None:

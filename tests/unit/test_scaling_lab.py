@@ -64,6 +64,10 @@ def test_the_blog_lab_settles_at_five_replicas_then_rushes_past_the_alarm() -> N
     alarm = at["replicas alarm → ALARM"]
     assert alarm.at - eight.at >= 5 * 60 - 60  # five full minutes at >= 8, counted per minute
     assert at["replicas alarm → OK"].at > at["rush over: back to 1 order/s"].at
+    # Meanwhile orders wait longer than the age alarm allows: 30 messages per replica at 0.2/s
+    # is 150 s of queue, so that alarm fires in the steady state the replicas alarm sleeps through.
+    assert at["oldest-message alarm → ALARM"].at < 900
+    assert at["oldest-message alarm → OK"].at > at["queue empty"].at
     # With the generator off the queue empties and the consumer goes back to one replica.
     assert at["queue empty"].at > at["generator off"].at
     assert events[-1].replicas == 1

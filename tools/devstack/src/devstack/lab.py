@@ -7,14 +7,16 @@ manifests, so the page cannot drift from what the cluster will do.
 
 The simulation steps one second at a time: orders arrive, ready replicas work the backlog, the
 HPA re-decides every 15 s (:mod:`devstack.scaling`), a new replica consumes after
-``replica_start_seconds``, and the replicas alarm is judged on one-minute maxima of the running
-replica count, as CloudWatch judges Container Insights' ``service_number_of_running_pods``.
+``replica_start_seconds``, messages leave oldest first, and each alarm is judged on one-minute
+maxima as CloudWatch judges them: the running replica count (Container Insights'
+``service_number_of_running_pods``) and the oldest message's age (SQS's
+``ApproximateAgeOfOldestMessage``).
 """
 
 from __future__ import annotations
 
-import math
 import sys
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -30,9 +32,22 @@ class Phase:
 
 @dataclass(frozen=True)
 class Alarm:
-    threshold: int = 8  # replicas, GreaterThanOrEqualToThreshold
+    """A CloudWatch alarm on one-minute values of ``metric``: ALARM after ``datapoints``
+    breaching minutes in a row (evaluationPeriods = datapointsToAlarm), OK after one that is not."""
+
+    name: str
+    metric: str  # "replicas" (running consumer pods, Maximum) or "age" (oldest message, Maximum)
+    threshold: float
+    inclusive: bool  # GreaterThanOrEqualToThreshold, else GreaterThanThreshold
+    datapoints: int
     period: float = 60.0
-    datapoints: int = 5  # out of as many evaluation periods
+
+    def breached(self, value: float) -> bool:
+        return value >= self.threshold if self.inclusive else value > self.threshold
+
+
+REPLICAS_ALARM = Alarm("replicas alarm", "replicas", 8, inclusive=True, datapoints=5)
+AGE_ALARM = Alarm("oldest-message alarm", "age", 120, inclusive=False, datapoints=3)
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,7 @@ class Lab:
     concurrency: int = 1
     work_ms: int = 5000
     replica_start_seconds: float = 30.0
-    alarm: Alarm = field(default_factory=Alarm)
+    alarms: tuple[Alarm, ...] = (REPLICAS_ALARM, AGE_ALARM)
     end: float = 3600.0
 
     @property
@@ -67,26 +82,60 @@ class Event:
     at: float
     replicas: int
     backlog: int
+    age: int  # seconds the oldest message has waited
     what: str
 
 
 @dataclass
+class _Judge:
+    alarm: Alarm
+    worst: float = 0.0  # this minute's maximum
+    breaches: list[bool] = field(default_factory=list)
+    state: str = "OK"
+
+    def end_of_minute(self) -> str | None:
+        """The new state when it changes."""
+        keep = self.alarm.datapoints
+        self.breaches = [*self.breaches, self.alarm.breached(self.worst)][-keep:]
+        self.worst = 0.0
+        new = "ALARM" if len(self.breaches) == keep and all(self.breaches) else "OK"
+        changed, self.state = new != self.state, new
+        return new if changed else None
+
+
+@dataclass
 class _State:
-    backlog: float = 0.0
+    queue: deque[float] = field(default_factory=deque)  # arrival time of each message not deleted
+    arriving: float = 0.0  # fractions of an order carried to the next second
+    working: float = 0.0  # fractions of a finished order carried likewise
     replicas: int = 1  # the count the HPA asked for
     starting: list[float] = field(default_factory=list)  # when each starting replica is ready
-    minute_max: int = 1
-    breaches: list[bool] = field(default_factory=list)
-    alarm: str = "OK"
 
     @property
     def ready(self) -> int:
         return self.replicas - len(self.starting)
 
+    def age(self, now: float) -> float:
+        return now - self.queue[0] if self.queue else 0.0
+
+    def second(self, now: float, rate: float, per_replica: float) -> None:
+        """One second: orders arrive, then the ready replicas finish what they can, oldest first."""
+        self.arriving += rate
+        while self.arriving >= 1:
+            self.queue.append(now)
+            self.arriving -= 1
+        self.working += self.ready * per_replica
+        while self.working >= 1 and self.queue:
+            self.queue.popleft()
+            self.working -= 1
+        if not self.queue:
+            self.working = 0.0  # idle capacity is not saved up
+
 
 def simulate(lab: Lab) -> Iterator[Event]:
     """The lab's notable moments: phases, each scaling step, alarm changes, an empty queue."""
     scaler, state = Autoscaler(lab.policy), _State(replicas=lab.policy.min_replicas)
+    judges = [_Judge(alarm) for alarm in lab.alarms]
     phases = sorted(lab.phases, key=lambda p: p.at)
     rate, drained = 0.0, True
     for second in range(int(lab.end) + 1):
@@ -95,21 +144,24 @@ def simulate(lab: Lab) -> Iterator[Event]:
             rate = phase.orders_per_second
             yield _event(now, state, phase.what)
         state.starting = [t for t in state.starting if t > now]
-        state.backlog += rate
-        state.backlog -= min(state.backlog, state.ready * lab.per_replica_rate)
+        state.second(now, rate, lab.per_replica_rate)
         if second and second % SYNC_SECONDS == 0:
             yield from _rescale(lab, scaler, state, now)
-        if second and second % lab.alarm.period == 0:
-            yield from _judge_alarm(lab.alarm, state, now)
-        state.minute_max = max(state.minute_max, state.replicas)
-        if (state.backlog < 1) != drained:
-            drained = state.backlog < 1
+        for judge in judges:
+            if second and second % judge.alarm.period == 0:
+                new = judge.end_of_minute()
+                if new is not None:
+                    yield _event(now, state, f"{judge.alarm.name} → {new}")
+            value = state.ready if judge.alarm.metric == "replicas" else state.age(now)
+            judge.worst = max(judge.worst, value)
+        if (not state.queue) != drained:
+            drained = not state.queue
             if drained:
                 yield _event(now, state, "queue empty")
 
 
 def _rescale(lab: Lab, scaler: Autoscaler, state: _State, now: float) -> Iterator[Event]:
-    target = scaler.decide(now, state.backlog, state.replicas)
+    target = scaler.decide(now, len(state.queue), state.replicas)
     if target > state.replicas:
         state.starting += [now + lab.replica_start_seconds] * (target - state.replicas)
         word = "KEDA scales out"
@@ -120,30 +172,25 @@ def _rescale(lab: Lab, scaler: Autoscaler, state: _State, now: float) -> Iterato
     else:
         return
     before, state.replicas = state.replicas, target
-    yield _event(now, state, f"{word}: {before} → {target} replicas")
-
-
-def _judge_alarm(alarm: Alarm, state: _State, now: float) -> Iterator[Event]:
-    state.breaches = [*state.breaches, state.minute_max >= alarm.threshold][-alarm.datapoints :]
-    state.minute_max = state.replicas
-    firing = len(state.breaches) == alarm.datapoints and all(state.breaches)
-    new = "ALARM" if firing else "OK"
-    if new != state.alarm:
-        state.alarm = new
-        yield _event(now, state, f"replicas alarm → {new}")
+    noun = "replica" if target == 1 else "replicas"
+    yield _event(now, state, f"{word}: {before} → {target} {noun}")
 
 
 def _event(now: float, state: _State, what: str) -> Event:
-    return Event(now, state.replicas, math.ceil(state.backlog), what)
+    return Event(now, state.replicas, len(state.queue), round(state.age(now)), what)
 
 
 def timeline_table(lab: Lab) -> str:
     """The events as the Markdown table docs/labs.md shows."""
-    rows = ["| time | backlog | replicas | what happens |", "|---:|---:|---:|---|"]
+    rows = [
+        "| time | backlog | oldest waits | replicas | what happens |",
+        "|---:|---:|---:|---:|---|",
+    ]
     for event in simulate(lab):
         minutes, seconds = divmod(int(event.at), 60)
         clock = f"{minutes}:{seconds:02d}"
-        rows.append(f"| {clock} | {event.backlog} | {event.replicas} | {event.what} |")
+        cells = [clock, str(event.backlog), f"{event.age} s", str(event.replicas), event.what]
+        rows.append(f"| {' | '.join(cells)} |")
     return "\n".join(rows)
 
 
