@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from frontend import sessions
 from frontend.clients import ConsumerClient, OrderIntake, OrderStatus, ProducerClient
+from frontend.compression import init_compression
 from frontend.security import init_security
 from frontend.settings import SERVICE, FrontendSettings
 from frontend.signals import FrontendSignals
@@ -38,6 +39,8 @@ def create_app(
         __name__, telemetry, registry, json_errors=False, untraced=("static", "api/pipeline")
     )
     app.config.update(_limits())
+    # Registered before the other hooks, so it runs after them, on the finished response.
+    init_compression(app)
     init_security(app, secret_key=settings.secret_key, secure_cookie=settings.session_cookie_secure)
     catalog = load_catalog()
     init_templating(app, catalog)
@@ -87,6 +90,6 @@ def _limits() -> dict[str, Any]:
         "MAX_FORM_MEMORY_SIZE": MAX_FORM_BYTES,
         "MAX_FORM_PARTS": 50,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=sessions.CART_DAYS),
-        "SEND_FILE_MAX_AGE_DEFAULT": timedelta(hours=1),
+        "SEND_FILE_MAX_AGE_DEFAULT": None,  # frontend.assets sets the static cache headers
         "TEMPLATES_AUTO_RELOAD": False,
     }

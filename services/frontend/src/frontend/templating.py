@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import Flask
 
 from frontend import cart
 from frontend.artwork import alt_text
+from frontend.assets import init_assets
 from frontend.sessions import load_cart
 from lantern.catalog import Catalog
 
@@ -59,22 +57,7 @@ def init_templating(app: Flask, catalog: Catalog) -> None:
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters.update(money=money, clock=clock, seconds=seconds, number=number)
     app.jinja_env.filters["category"] = lambda name: CATEGORY_LABELS.get(name, name.title())
-    static = Path(app.static_folder or "")
-
-    @cache
-    def fingerprint(filename: str) -> str:
-        path = static / filename
-        return hashlib.sha256(path.read_bytes()).hexdigest()[:10] if path.is_file() else "0"
-
-    @cache
-    def asset_url(script_root: str, filename: str) -> str:
-        return url_for("static", filename=filename, v=fingerprint(filename))
-
-    def asset(filename: str) -> str:
-        # Built once per mount point and file: a page links a dozen assets on every view.
-        return asset_url(request.script_root, filename)
-
-    app.jinja_env.globals["asset"] = asset
+    init_assets(app)
     app.jinja_env.globals["product_alt"] = alt_text
 
     @app.context_processor
