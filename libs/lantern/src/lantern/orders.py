@@ -140,6 +140,40 @@ RECORDED_STATUSES = ("fulfilled", "failed")
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """How the message that carried an order reached the consumer, in epoch seconds: when SQS
+    took it (``SentTimestamp``, on SQS's clock), when SQS first handed it out
+    (``ApproximateFirstReceiveTimestamp``), how often it was handed out (this delivery
+    included), and when the consumer started and finished the work of this delivery (before
+    the write that made the record)."""
+
+    sent_at: float | None = None
+    first_received_at: float | None = None
+    receive_count: int = 1
+    started_at: float | None = None
+    worked_at: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Delivery:
+        """Rebuild from :meth:`to_json` output; raises TypeError/ValueError."""
+
+        def moment(key: str) -> float | None:
+            value = data.get(key)
+            return None if value is None else float(value)
+
+        return cls(
+            sent_at=moment("sent_at"),
+            first_received_at=moment("first_received_at"),
+            receive_count=_strict_int(data.get("receive_count", 1)),
+            started_at=moment("started_at"),
+            worked_at=moment("worked_at"),
+        )
+
+
+@dataclass(frozen=True)
 class OrderRecord(LineTotals):
     """An order as the consumer recorded it: what the table holds, the consumer's API returns
     and the storefront's order page shows. The customer's email is not part of it."""
@@ -152,10 +186,18 @@ class OrderRecord(LineTotals):
     recorded_at: float
     message_id: str
     trace_id: str | None = None
+    delivery: Delivery | None = None  # records written before deliveries were kept have none
 
     @classmethod
     def of(
-        cls, order: Order, status: str, *, message_id: str, trace_id: str | None, recorded_at: float
+        cls,
+        order: Order,
+        status: str,
+        *,
+        message_id: str,
+        trace_id: str | None,
+        recorded_at: float,
+        delivery: Delivery | None = None,
     ) -> OrderRecord:
         return cls(
             order_id=order.order_id,
@@ -166,6 +208,7 @@ class OrderRecord(LineTotals):
             recorded_at=recorded_at,
             message_id=message_id,
             trace_id=trace_id,
+            delivery=delivery,
         )
 
     @property
@@ -186,12 +229,17 @@ class OrderRecord(LineTotals):
         }
         if self.trace_id:
             data["trace_id"] = self.trace_id
+        if self.delivery is not None:
+            data["delivery"] = self.delivery.to_json()
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> OrderRecord:
         """Rebuild a record from :meth:`to_json` output; raises KeyError/TypeError/ValueError."""
         trace_id = data.get("trace_id")
+        delivery = data.get("delivery")
+        if delivery is not None and not isinstance(delivery, Mapping):
+            raise TypeError("delivery must be an object")
         return cls(
             order_id=_checked_order_id(data["order_id"]),
             status=_checked_status(data["status"]),
@@ -201,6 +249,7 @@ class OrderRecord(LineTotals):
             recorded_at=float(data["recorded_at"]),
             message_id=str(data["message_id"]),
             trace_id=str(trace_id) if trace_id else None,
+            delivery=None if delivery is None else Delivery.from_json(delivery),
         )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from consumer.ports import Clock, Message
 from lantern.aws import client_error
 from lantern.envelope import MessageAttributes, encode_order
-from lantern.orders import Order, OrderRecord, is_text
+from lantern.orders import Delivery, Order, OrderRecord, is_text
 
 
 class _Faults:
@@ -37,6 +37,7 @@ class _Queued:
     attributes: MessageAttributes
     sent_at: float  # epoch seconds, as SentTimestamp reports it
     receive_count: int = 0
+    first_received_at: float | None = None  # epoch seconds
     visible_at: float = 0.0  # on the queue's clock
     handle: str = ""
 
@@ -79,6 +80,7 @@ class FakeMessages(_Faults):
                 self._dead.append(self._messages.pop(queued.message_id))  # the redrive policy
                 continue
             queued.receive_count += 1
+            queued.first_received_at = queued.first_received_at or time.time()
             queued.visible_at = now + visibility
             queued.handle = f"{queued.message_id}/{queued.receive_count}"
             received.append(_as_sqs(queued))
@@ -141,6 +143,7 @@ def _as_sqs(queued: _Queued) -> dict[str, Any]:
         "Attributes": {
             "ApproximateReceiveCount": str(queued.receive_count),
             "SentTimestamp": str(int(queued.sent_at * 1000)),
+            "ApproximateFirstReceiveTimestamp": str(int((queued.first_received_at or 0) * 1000)),
         },
     }
 
@@ -153,7 +156,15 @@ class FakeOrderStore(_Faults):
     records: dict[str, OrderRecord] = field(default_factory=dict)
     failures: dict[str, list[Exception]] = field(default_factory=dict)  # by method, one per call
 
-    def record(self, order: Order, status: str, *, message_id: str, trace_id: str | None) -> bool:
+    def record(
+        self,
+        order: Order,
+        status: str,
+        *,
+        message_id: str,
+        trace_id: str | None,
+        delivery: Delivery | None = None,
+    ) -> bool:
         self._maybe_fail("record")
         if not all(is_text(text) for text in (order.customer.name, order.customer.email)):
             raise client_error("ValidationException", "PutItem")  # as DynamoDB refuses it
@@ -161,7 +172,12 @@ class FakeOrderStore(_Faults):
         if found is not None and found.status != "failed":
             return False
         self.records[order.order_id] = OrderRecord.of(
-            order, status, message_id=message_id, trace_id=trace_id, recorded_at=self.clock()
+            order,
+            status,
+            message_id=message_id,
+            trace_id=trace_id,
+            recorded_at=self.clock(),
+            delivery=delivery,
         )
         return True
 

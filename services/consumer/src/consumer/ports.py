@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from lantern.orders import Order, OrderRecord
+from lantern.orders import Delivery, Order, OrderRecord
 
 Message = Mapping[str, Any]  # one SQS message as ReceiveMessage returns it
 Clock = Callable[[], float]  # seconds; time.time for wall time, time.monotonic for intervals
@@ -40,8 +40,17 @@ class Messages(Protocol):
 
 
 class Store(Protocol):
-    def record(self, order: Order, status: str, *, message_id: str, trace_id: str | None) -> bool:
-        """Write the outcome; False when the order was already fulfilled (a redelivery)."""
+    def record(
+        self,
+        order: Order,
+        status: str,
+        *,
+        message_id: str,
+        trace_id: str | None,
+        delivery: Delivery | None = None,
+    ) -> bool:
+        """Write the outcome (with how its message got here); False when the order was already
+        fulfilled (a redelivery)."""
         ...
 
     def get(self, order_id: str) -> OrderRecord | None: ...

@@ -17,7 +17,7 @@ from consumer.ports import Message, Store
 from consumer.signals import ConsumerSignals
 from lantern.envelope import PoisonMessage, decode_order
 from lantern.logs import bind, current_trace_ids, get_logger, log_context
-from lantern.orders import Order
+from lantern.orders import Delivery, Order
 from lantern.telemetry.messaging import MessageSpan, MessagingTracer
 
 log = get_logger("consumer.orders")
@@ -41,6 +41,27 @@ def receive_count(message: Message) -> int:
 def message_age_seconds(message: Message, now: float) -> float | None:
     sent_ms = (message.get("Attributes") or {}).get("SentTimestamp")
     return max(0.0, now - int(sent_ms) / 1000.0) if sent_ms else None
+
+
+def _epoch_attribute(message: Message, name: str) -> float | None:
+    """A millisecond timestamp system attribute, in epoch seconds (None when absent or 0)."""
+    raw = (message.get("Attributes") or {}).get(name)
+    try:
+        millis = int(raw) if raw else 0
+    except ValueError:
+        return None
+    return millis / 1000.0 if millis > 0 else None
+
+
+def delivery_of(message: Message, started_at: float, worked_at: float | None) -> Delivery:
+    """What the record keeps of how ``message`` got here (see :class:`lantern.orders.Delivery`)."""
+    return Delivery(
+        sent_at=_epoch_attribute(message, "SentTimestamp"),
+        first_received_at=_epoch_attribute(message, "ApproximateFirstReceiveTimestamp"),
+        receive_count=receive_count(message),
+        started_at=started_at,
+        worked_at=worked_at,
+    )
 
 
 class RecentOrders:
@@ -124,19 +145,28 @@ class OrderProcessor:
         bind(order_id=order.order_id)
         span.set_attribute("lantern.order.id", order.order_id)
         trace_id = current_trace_ids()[0]
+        started_at, worked_at = time.time(), None
         try:
             self._work(order)
+            worked_at = time.time()
             first = self._store.record(
-                order, "fulfilled", message_id=str(message.get("MessageId")), trace_id=trace_id
+                order,
+                "fulfilled",
+                message_id=str(message.get("MessageId")),
+                trace_id=trace_id,
+                delivery=delivery_of(message, started_at, worked_at),
             )
         except Exception as exc:  # noqa: BLE001 - any failure leaves the message for redelivery
             span.record_failure(exc)
             bind(reason=type(exc).__name__, error=str(exc)[:200])
-            self._record_final_failure(order, message, trace_id)
+            delivery = delivery_of(message, started_at, worked_at or time.time())
+            self._record_final_failure(order, message, trace_id, delivery)
             return FAILED, order.order_id
         return (FULFILLED if first else REDELIVERED), order.order_id
 
-    def _record_final_failure(self, order: Order, message: Message, trace_id: str | None) -> None:
+    def _record_final_failure(
+        self, order: Order, message: Message, trace_id: str | None, delivery: Delivery
+    ) -> None:
         """On the last attempt before the DLQ, leave a ``failed`` record the shop can show. When
         the store refuses the order itself (text it cannot hold), its sanitised copy is
         recorded, so the shop says "failed" rather than "queued" forever."""
@@ -146,7 +176,13 @@ class OrderProcessor:
         message_id = str(message.get("MessageId"))
         for candidate in dict.fromkeys((order, order.sanitised())):
             try:
-                self._store.record(candidate, "failed", message_id=message_id, trace_id=trace_id)
+                self._store.record(
+                    candidate,
+                    "failed",
+                    message_id=message_id,
+                    trace_id=trace_id,
+                    delivery=delivery,
+                )
             except Exception:
                 log.debug("failed record not written", exc_info=True)
             else:

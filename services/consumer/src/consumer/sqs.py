@@ -45,6 +45,7 @@ class OrderMessages:
             MessageAttributeNames=[*TRACE_ATTRIBUTES, "order_id"],
             MessageSystemAttributeNames=[
                 "SentTimestamp",
+                "ApproximateFirstReceiveTimestamp",  # for the order's journey
                 "ApproximateReceiveCount",
                 "AWSTraceHeader",
             ],

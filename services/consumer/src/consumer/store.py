@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from consumer.ports import Clock
-from lantern.orders import Order, OrderRecord, lines_from_json, lines_to_json
+from lantern.orders import Delivery, Order, OrderRecord, lines_from_json, lines_to_json
 from lantern.table import KEY, order_key
 
 if TYPE_CHECKING:
@@ -25,7 +25,15 @@ class OrderStore:
     def __init__(self, dynamodb: DynamoDBClient, table: str, clock: Clock = time.time) -> None:
         self._db, self._table, self._clock = dynamodb, table, clock
 
-    def record(self, order: Order, status: str, *, message_id: str, trace_id: str | None) -> bool:
+    def record(
+        self,
+        order: Order,
+        status: str,
+        *,
+        message_id: str,
+        trace_id: str | None,
+        delivery: Delivery | None = None,
+    ) -> bool:
         """Write the order's outcome; False when it was already fulfilled (a redelivery).
 
         The condition makes fulfilment exactly-once: a redelivered message finds the record and
@@ -36,7 +44,12 @@ class OrderStore:
         first one made, and the id shows it is this write's own, not an earlier delivery's.
         """
         record = OrderRecord.of(
-            order, status, message_id=message_id, trace_id=trace_id, recorded_at=self._clock()
+            order,
+            status,
+            message_id=message_id,
+            trace_id=trace_id,
+            recorded_at=self._clock(),
+            delivery=delivery,
         )
         write_id = uuid.uuid4().hex
         try:
@@ -84,7 +97,38 @@ def to_item(record: OrderRecord) -> dict[str, Any]:
     }
     if record.trace_id:
         item["trace_id"] = {"S": record.trace_id}
+    if record.delivery is not None:
+        item.update(_delivery_item(record.delivery))
     return item
+
+
+# The delivery's attributes, flat beside the record's (a record without them predates them).
+_DELIVERY_MOMENTS = ("sent_at", "first_received_at", "started_at", "worked_at")
+
+
+def _delivery_item(delivery: Delivery) -> dict[str, Any]:
+    item: dict[str, Any] = {"receive_count": {"N": str(delivery.receive_count)}}
+    for name in _DELIVERY_MOMENTS:
+        value = getattr(delivery, name)
+        if value is not None:
+            item[name] = {"N": repr(value)}
+    return item
+
+
+def _delivery_from_item(item: Mapping[str, Any]) -> Delivery | None:
+    if "receive_count" not in item:
+        return None
+
+    def moment(name: str) -> float | None:
+        return float(item[name]["N"]) if name in item else None
+
+    return Delivery(
+        sent_at=moment("sent_at"),
+        first_received_at=moment("first_received_at"),
+        receive_count=int(item["receive_count"]["N"]),
+        started_at=moment("started_at"),
+        worked_at=moment("worked_at"),
+    )
 
 
 def from_item(item: Mapping[str, Any]) -> OrderRecord:
@@ -97,4 +141,5 @@ def from_item(item: Mapping[str, Any]) -> OrderRecord:
         recorded_at=float(item["recorded_at"]["N"]),
         message_id=item["message_id"]["S"],
         trace_id=item["trace_id"]["S"] if "trace_id" in item else None,
+        delivery=_delivery_from_item(item),
     )
