@@ -17,7 +17,11 @@ def create_blueprint(store: Store, depth: QueueDepthPoller, recent: RecentOrders
 
     @api.get("/orders/recent")
     def recent_orders() -> Response:
-        """Recently processed messages of this worker process (newest first)."""
+        """Recently processed messages of this worker process (newest first).
+
+        Only the pipeline page reads this: asking says somebody watches, so queue depth is read
+        about every second for a while (one reader per process, whoever asks)."""
+        depth.watch()
         return jsonify(recent.snapshot())
 
     @api.get("/orders/<order_id>")
@@ -30,11 +34,9 @@ def create_blueprint(store: Store, depth: QueueDepthPoller, recent: RecentOrders
 
     @api.get("/queues")
     def queues() -> Response:
-        return jsonify(
-            {
-                name: {"visible": visible, "in_flight": in_flight}
-                for name, (visible, in_flight) in depth.latest.items()
-            }
-        )
+        """The poller's last reading of each queue, with its time and age; the DLQ's entry also
+        says how many orders set aside are not in it yet. Asking counts as watching."""
+        depth.watch()
+        return jsonify(depth.report())
 
     return api

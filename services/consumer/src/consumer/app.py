@@ -8,6 +8,7 @@ from consumer.api import create_blueprint
 from consumer.bootstrap import Dependencies, bootstrap
 from consumer.processing import OrderProcessor
 from consumer.settings import ConsumerSettings
+from consumer.tally import SetAsideCounter
 from consumer.worker import QueueDepthPoller, Worker
 from lantern.web import create_service_app, state
 
@@ -21,8 +22,17 @@ def create_app(settings: ConsumerSettings | None = None, deps: Dependencies | No
     untraced = ("orders/recent", "queues")
     app = create_service_app(__name__, deps.telemetry, deps.signals.registry, untraced=untraced)
     queue = settings.aws.queue_name
+    queues = [queue, settings.aws.dlq_name]
+    depth = QueueDepthPoller(
+        deps.messages,
+        deps.signals,
+        queues,
+        settings.queue_depth_interval_seconds,
+        dlq=settings.aws.dlq_name,
+        clock=deps.clock,
+    )
     processor = OrderProcessor(
-        deps.store,
+        SetAsideCounter(deps.store, depth.set_aside),
         deps.telemetry.messaging,
         deps.signals,
         queue,
@@ -40,10 +50,6 @@ def create_app(settings: ConsumerSettings | None = None, deps: Dependencies | No
         visibility_seconds=settings.visibility_seconds,
         retry_base_seconds=settings.retry_base_seconds,
         clock=deps.clock,
-    )
-    queues = [queue, settings.aws.dlq_name]
-    depth = QueueDepthPoller(
-        deps.messages, deps.signals, queues, settings.queue_depth_interval_seconds
     )
     app.register_blueprint(create_blueprint(deps.store, depth, processor.recent))
 

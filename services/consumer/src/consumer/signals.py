@@ -47,6 +47,26 @@ class ConsumerSignals:
             registry=registry,
             multiprocess_mode="mostrecent",
         )
+        self._set_aside = Counter(
+            "orders_set_aside",
+            "Orders failed for good: their last allowed attempt (maxReceiveCount) failed, so "
+            "they were recorded failed and left for SQS to move to the DLQ.",
+            registry=registry,
+        )
+        self._awaiting_dlq = Gauge(
+            "orders_awaiting_dlq",
+            "Orders set aside that the DLQ's depth does not show yet (SQS moves a message "
+            "at a receive after its last retry delay), summed over worker processes.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self._depth_read_at = Gauge(
+            "sqs_queue_read_timestamp_seconds",
+            "When the sqs_queue_messages reading of a queue was taken (Unix time).",
+            ["queue"],
+            registry=registry,
+            multiprocess_mode="mostrecent",
+        )
         for outcome in OUTCOMES:
             self._processed.labels(outcome)
 
@@ -60,10 +80,18 @@ class ConsumerSignals:
         self._age.observe(seconds)
         self._statsd.timing("orders.message_age", seconds)
 
+    def set_aside(self) -> None:
+        """One order failed for good (Prometheus only: the attempt is already in StatsD)."""
+        self._set_aside.inc()
+
+    def awaiting_dlq(self, count: int) -> None:
+        self._awaiting_dlq.set(count)
+
     def in_flight(self, delta: int) -> None:
         self._in_flight.inc(delta)
 
-    def queue_depth(self, queue: str, visible: int, in_flight: int) -> None:
+    def queue_depth(self, queue: str, visible: int, in_flight: int, read_at: float) -> None:
         self._depth.labels(queue, "visible").set(visible)
         self._depth.labels(queue, "in_flight").set(in_flight)
+        self._depth_read_at.labels(queue).set(read_at)
         self._statsd.gauge(f"queue.{queue}.visible", visible)

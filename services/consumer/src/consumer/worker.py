@@ -10,8 +10,10 @@ idle consumer stops at once instead of after ``wait_seconds``.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -257,17 +259,111 @@ class Worker:
             pass  # it reappears after the full visibility timeout instead
 
 
+@dataclass(frozen=True)
+class Depth:
+    """One reading of a queue's depth, and when SQS answered it (Unix time)."""
+
+    visible: int
+    in_flight: int
+    read_at: float
+
+
 class QueueDepthPoller:
-    """Samples queue depth for the orders queue and its DLQ at a modest interval."""
+    """Reads the depth of the orders queue and its DLQ, one reader per process for all viewers.
+
+    It reads every ``interval`` seconds, which keeps the ``sqs_queue_messages`` gauge alive, and
+    every ``fast_interval`` while somebody watches: :meth:`watch` (the pipeline page's reads
+    call it) asks for that pace for the next ``watch_seconds``. However many viewers ask, SQS
+    sees at most one reading per ``fast_interval``: ``GetQueueAttributes`` per queue.
+
+    It also keeps the orders set aside (:meth:`set_aside`) that the DLQ does not show yet: SQS
+    moves a message only at a receive after its last retry delay, tens of seconds after the order
+    page says "set aside". Each rise of the DLQ's depth between two readings is taken as such
+    moves. Only this process's orders are counted, and any rise counts, so with several consumer
+    processes the figure can run low for a while; it never stays above what is really on its way.
+    """
 
     def __init__(
-        self, messages: Messages, signals: ConsumerSignals, queues: list[str], interval: float
+        self,
+        messages: Messages,
+        signals: ConsumerSignals,
+        queues: list[str],
+        interval: float,
+        *,
+        dlq: str | None = None,
+        fast_interval: float = 1.0,
+        watch_seconds: float = 10.0,
+        clock: Clock = time.monotonic,
+        wall: Clock = time.time,
     ) -> None:
         self._messages, self._signals = messages, signals
         self._queues, self._interval = queues, interval
+        self._dlq = dlq if dlq is not None else (queues[-1] if len(queues) > 1 else None)
+        self._fast, self._watch_seconds = min(fast_interval, interval), watch_seconds
+        self._clock, self._wall = clock, wall
+        self._lock = threading.Lock()
+        self._readings: dict[str, Depth] = {}
+        self._watched_at = -math.inf
+        self._polled_at = -math.inf
+        self._awaiting_dlq = 0
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.latest: dict[str, tuple[int, int]] = {}
+
+    @property
+    def latest(self) -> dict[str, tuple[int, int]]:
+        """(visible, in flight) of each queue read so far."""
+        return {name: (d.visible, d.in_flight) for name, d in self.readings().items()}
+
+    def readings(self) -> dict[str, Depth]:
+        with self._lock:
+            return dict(self._readings)
+
+    @property
+    def awaiting_dlq(self) -> int:
+        with self._lock:
+            return self._awaiting_dlq
+
+    def report(self) -> dict[str, dict[str, float]]:
+        """The last reading of each queue as JSON: counts, ``read_at``, ``age_seconds``; the
+        DLQ's entry also has ``awaiting`` (set aside, not in it yet)."""
+        now = self._wall()
+        with self._lock:
+            body: dict[str, dict[str, float]] = {
+                name: {
+                    "visible": d.visible,
+                    "in_flight": d.in_flight,
+                    "read_at": d.read_at,
+                    "age_seconds": max(0.0, now - d.read_at),
+                }
+                for name, d in self._readings.items()
+            }
+            if self._dlq in body:
+                body[self._dlq]["awaiting"] = self._awaiting_dlq
+        return body
+
+    def watch(self) -> None:
+        """Somebody looks: read at the fast pace for the next ``watch_seconds`` (and now, when
+        the last reading is older than ``fast_interval``)."""
+        with self._lock:
+            self._watched_at = self._clock()
+        self._wake.set()
+
+    def set_aside(self) -> None:
+        """An order failed for good; SQS will move its message to the DLQ later."""
+        with self._lock:
+            self._awaiting_dlq += 1
+            awaiting = self._awaiting_dlq
+        self._signals.set_aside()
+        self._signals.awaiting_dlq(awaiting)
+
+    def due_in(self) -> float:
+        """Seconds until the next reading is due (0: now)."""
+        with self._lock:
+            now = self._clock()
+            watched = now - self._watched_at <= self._watch_seconds
+            pace = self._fast if watched else self._interval
+            return max(0.0, self._polled_at + pace - now)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="queue-depth", daemon=True)
@@ -275,20 +371,38 @@ class QueueDepthPoller:
 
     def stop(self, timeout: float) -> None:
         self._stop.set()
+        self._wake.set()
 
     def sample(self) -> None:
+        """Read every queue now."""
+        with self._lock:
+            self._polled_at = self._clock()
         for queue in self._queues:
-            # A sample every few seconds is housekeeping, not a story worth a trace.
+            # Housekeeping, not a story worth a trace.
             with suppress_instrumentation():
                 visible, in_flight = self._messages.depth(queue)
-            self.latest[queue] = (visible, in_flight)
-            self._signals.queue_depth(queue, visible, in_flight)
+            self._record(queue, Depth(visible, in_flight, self._wall()))
+
+    def _record(self, queue: str, depth: Depth) -> None:
+        with self._lock:
+            before = self._readings.get(queue)
+            self._readings[queue] = depth
+            if queue == self._dlq and before is not None:
+                rise = (depth.visible + depth.in_flight) - (before.visible + before.in_flight)
+                self._awaiting_dlq = max(0, self._awaiting_dlq - max(0, rise))
+            awaiting = self._awaiting_dlq
+        self._signals.queue_depth(queue, depth.visible, depth.in_flight, depth.read_at)
+        if queue == self._dlq:
+            self._signals.awaiting_dlq(awaiting)
 
     def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
+            self._wake.clear()  # before due_in(): a watch() from now on ends the wait
+            delay = self.due_in()
+            if delay > 0:
+                self._wake.wait(delay)
+                continue
             try:
                 self.sample()
             except AWS_ERRORS:
                 log.debug("queue depth not sampled", exc_info=True)
-            if self._stop.wait(self._interval):
-                return
