@@ -39,7 +39,8 @@ def test_a_fulfilled_record_carries_its_delivery(
     assert delivery.sent_at == int(attributes["SentTimestamp"]) / 1000
     assert delivery.first_received_at == int(attributes["ApproximateFirstReceiveTimestamp"]) / 1000
     assert delivery.receive_count == 1
-    assert delivery.started_at is not None and delivery.worked_at is not None
+    assert delivery.started_at is not None
+    assert delivery.worked_at is not None
     assert delivery.started_at <= delivery.worked_at
 
 
@@ -98,9 +99,11 @@ def test_the_table_keeps_the_delivery_and_old_records_read_without_one(
     table.record(without, "fulfilled", message_id="m-2", trace_id=None)
 
     found = table.get(with_delivery.order_id)
-    assert found is not None and found.delivery == delivery
+    assert found is not None
+    assert found.delivery == delivery
     old = table.get(without.order_id)
-    assert old is not None and old.delivery is None
+    assert old is not None
+    assert old.delivery is None
 
 
 def test_item_and_json_forms_round_trip(make_order: Callable[..., Order]) -> None:

@@ -3,8 +3,12 @@
 A service that crashes is restarted with backoff (:mod:`devstack.supervise`); the endpoint and
 its data stay. The runner exits 1 only when it cannot recover, 0 after Ctrl-C.
 
-Ports: AWS_PORT (4566), PRODUCER_PORT (8081), CONSUMER_PORT (8082), FRONTEND_PORT (8080).
-Everything else (OTEL_*, CONSUMER_WORK_MS, SYNTHETIC_ORDERS_PER_SECOND, ...) passes through.
+Ports: AWS_PORT (4566), PRODUCER_PORT (8081), CONSUMER_PORT (8082), FRONTEND_PORT (8080),
+TRACES_PORT (4318: the OTLP/HTTP trace receiver and viewer of :mod:`devstack.traces`, which
+every service sends its spans to; 0 turns it off). Everything else (CONSUMER_WORK_MS,
+SYNTHETIC_ORDERS_PER_SECOND, ...) passes through; an ``OTEL_TRACES_EXPORTER`` or
+``OTEL_EXPORTER_OTLP[_TRACES]_ENDPOINT`` of your own sends the traces there instead (and no
+receiver is started).
 
 Scaling: CONSUMER_MAX_REPLICAS above 1 turns on the local KEDA stand-in (:mod:`devstack.scaler`),
 one consumer per CONSUMER_QUEUE_LENGTH messages of backlog. LAB=blog presets the scaling lab of
@@ -70,6 +74,7 @@ def config_from_env() -> StackConfig:
         producer_port=env_int(env, "PRODUCER_PORT", 8081, low=1, high=65535),
         consumer_port=env_int(env, "CONSUMER_PORT", 8082, low=1, high=65535),
         frontend_port=env_int(env, "FRONTEND_PORT", 8080, low=1, high=65535),
+        traces_port=env_int(env, "TRACES_PORT", 4318, low=0, high=65535) or None,
         services=tuple(services),
         # Shorter long polls than production's 20 s, so Ctrl-C is done in seconds (the consumer
         # finishes the poll in progress before it exits). Set it to 20 to see the real thing.
@@ -77,7 +82,12 @@ def config_from_env() -> StackConfig:
     )
 
 
-def banner(config: StackConfig, seconds: float, scaling: ScalingPolicy | None = None) -> str:
+def banner(
+    config: StackConfig,
+    seconds: float,
+    scaling: ScalingPolicy | None = None,
+    traces_url: str | None = None,
+) -> str:
     producer = config.url("producer")
     lines = [f"\nLantern Shop is up in {seconds:.1f}s. Press Ctrl-C to stop.\n"]
     if "frontend" in config.services:
@@ -87,6 +97,9 @@ def banner(config: StackConfig, seconds: float, scaling: ScalingPolicy | None = 
         f"  orders      {config.url('consumer')}/orders/<order_id>",
         f"  metrics     {config.url('producer')}/metrics  {config.url('consumer')}/metrics",
         f"  AWS (moto)  {config.endpoint_url}",
+        f"  traces      {traces_url}/   (OTLP/HTTP in at {traces_url}/v1/traces)"
+        if traces_url
+        else "  traces      sent where your OTEL_* settings say (or off: TRACES_PORT=0)",
         "  scenarios   make flags / make flag NAME=consumer-work-ms VARIANT=slow",
     ]
     if scaling is not None:
@@ -135,7 +148,8 @@ def main() -> int:
     code, scaler = 0, None
     try:
         stack.start()
-        print(banner(config, time.monotonic() - started, scaling), flush=True)
+        traces_url = stack.receiver_url() if stack.traces is not None else None
+        print(banner(config, time.monotonic() - started, scaling, traces_url), flush=True)
         if scaling is not None:
             scaler = LocalScaler(stack, scaling, sqs_backlog(stack), log=_say)
         # Restarts crashed services (and sizes the consumer); returns only on give-up.

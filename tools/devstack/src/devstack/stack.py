@@ -153,6 +153,9 @@ class StackConfig:
     manage_endpoint: bool = True  # False: use an endpoint already running at aws_port
     # Extra replicas of a service ("consumer-2"...), each on a port of its own (devstack.scaler).
     extra_ports: dict[str, int] = field(default_factory=dict)
+    # The trace receiver and viewer (devstack.traces) on this port; None: no receiver, and
+    # traces stay off unless OTEL_* says where to send them.
+    traces_port: int | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -171,6 +174,18 @@ class StackConfig:
     def url(self, service: str) -> str:
         return f"http://{self.host}:{self.port(service)}"
 
+    @property
+    def traces_url(self) -> str | None:
+        return None if self.traces_port is None else f"http://{self.host}:{self.traces_port}"
+
+
+# Any of these set by the user means their traces go where they say, not to our receiver.
+_USER_TRACE_SETTINGS = (
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+)
+
 
 class Stack:
     """The moto endpoint plus the services, started in dependency order."""
@@ -178,6 +193,7 @@ class Stack:
     def __init__(self, config: StackConfig, sink: LineSink | None = None) -> None:
         self.config, self.sink = config, sink
         self.endpoint: ServiceProcess | None = None
+        self.traces: ServiceProcess | None = None
         self.services: dict[str, ServiceProcess] = {}
         # One signing key per run, kept across frontend restarts: carts survive a crash.
         self._secret_key = secrets.token_urlsafe(32)
@@ -190,9 +206,57 @@ class Stack:
             "AWS_ENDPOINT_URL": self.config.endpoint_url,
             "PYTHONUNBUFFERED": "1",
         }
-        env.setdefault("OTEL_TRACES_EXPORTER", "none")  # no collector by default: no error spam
+        receiver = self.receiver_url()
+        if receiver is not None:
+            from devstack.traces import service_env
+
+            for key, value in service_env(receiver).items():
+                env.setdefault(key, value)
+            # Spans leave twice a second (the SDK's default is every 5 s), so an order's trace
+            # is on its page moments after it is fulfilled.
+            env.setdefault("OTEL_BSP_SCHEDULE_DELAY", "500")
+        env.setdefault("OTEL_TRACES_EXPORTER", "none")  # no collector at all: no error spam
         env.update(self.config.env)
         return env
+
+    def receiver_url(self) -> str | None:
+        """Where the local trace receiver listens, when this stack runs one: a traces port is
+        configured and no ``OTEL_*`` of the user's says where traces go instead."""
+        if self.config.traces_url is None:
+            return None
+        chosen = {**os.environ, **self.config.env}
+        if any(chosen.get(name) for name in _USER_TRACE_SETTINGS):
+            return None
+        return self.config.traces_url
+
+    def start_traces(self) -> ServiceProcess | None:
+        """Start the trace receiver and viewer (:mod:`devstack.traces`), when there is one."""
+        url = self.receiver_url()
+        if url is None or self.config.traces_port is None:
+            return None
+        argv = [
+            sys.executable,
+            "-m",
+            "devstack.traces",
+            "-H",
+            self.config.host,
+            "-p",
+            str(self.config.traces_port),
+        ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        traces = ServiceProcess("traces", argv, env, f"{url}/healthz", self.sink)
+        try:
+            traces.start().wait_ready(30)
+        except (RuntimeError, TimeoutError) as exc:
+            # Not worth stopping the shop for (the port may hold a collector of the user's,
+            # which then gets the spans): say so and go on.
+            traces.stop(5)
+            line = f"trace receiver not started on port {self.config.traces_port}: "
+            if self.sink is not None:
+                self.sink("traces", line + str(exc).splitlines()[-1])
+            return None
+        self.traces = traces
+        return traces
 
     def start_endpoint(self) -> ServiceProcess:
         self.endpoint = start_moto(self.config.aws_port, self.config.host, self.sink)
@@ -240,6 +304,7 @@ class Stack:
     def start(self, max_receive_count: int = 5, visibility_seconds: int = 30) -> Stack:
         if self.config.manage_endpoint:
             self.start_endpoint()
+        self.start_traces()
         self.provision(max_receive_count, visibility_seconds)
         for name in self.config.services:
             self.start_service(name)
@@ -248,5 +313,7 @@ class Stack:
     def stop(self) -> None:
         for name in reversed(list(self.services)):
             self.services[name].stop()
+        if self.traces is not None:  # after the services, which flush their last spans to it
+            self.traces.stop(5)
         if self.endpoint is not None:
             self.endpoint.stop(10)

@@ -65,12 +65,26 @@ class Supervisor:
         if endpoint is not None and endpoint.proc is not None and endpoint.proc.poll() is not None:
             code = endpoint.proc.returncode
             return f"the AWS endpoint (moto) exited with {code}; its queues and table went with it"
+        self._check_traces()
         for name, process in list(self._stack.services.items()):
             if process.proc is not None and process.proc.poll() is not None:
                 problem = self._restart(name, process.proc.returncode)
                 if problem is not None:
                     return problem
         return None
+
+    def _check_traces(self) -> None:
+        """The trace receiver is a convenience: when it exits it is started again (its traces
+        are gone), and the shop never stops for it."""
+        traces = getattr(self._stack, "traces", None)  # a stack may run without one
+        if traces is None or traces.proc is None or traces.proc.poll() is None:
+            return
+        self._log(f"the trace viewer exited with {traces.proc.returncode}; starting it again")
+        try:
+            self._stack.start_traces()
+        except (RuntimeError, TimeoutError, OSError) as exc:
+            self._log(f"the trace viewer did not come back: {str(exc).splitlines()[0]}")
+            self._stack.traces = None
 
     def _restart(self, name: str, code: int) -> str | None:
         restarts = self._restarts.setdefault(name, _Restarts())
