@@ -59,6 +59,7 @@ def init_templating(app: Flask, catalog: Catalog) -> None:
     app.jinja_env.filters["category"] = lambda name: CATEGORY_LABELS.get(name, name.title())
     init_assets(app)
     app.jinja_env.globals["product_alt"] = alt_text
+    app.jinja_env.globals["max_quantity"] = cart.MAX_PER_PRODUCT
 
     @app.context_processor
     def cart_badge() -> dict[str, Any]:

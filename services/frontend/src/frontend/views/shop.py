@@ -39,15 +39,27 @@ def create_blueprint(catalog: Catalog) -> Blueprint:
         found = catalog.get(sku)
         if found is None:
             abort(404, description="We could not find that product. It may have sold out.")
-        return render_template("product.html", product=found, related=related(found, catalog))
+        items = load_cart(catalog)
+        return render_template(
+            "product.html",
+            product=found,
+            related=related(found, catalog),
+            in_cart=items.get(found.sku, 0),
+            room=cart.room_for(items, found.sku),
+        )
 
     @shop.get("/cart")
     def view_cart() -> str:
         return render_template("cart.html", cart=cart.price(load_cart(catalog), catalog))
 
-    def change(apply: cart.Change, message: str) -> Response:
+    def change(apply: cart.Change, message: str, back: str | None = None) -> Response:
+        """Apply a change and go to the cart. Past the quantity limit: nothing changes, and the
+        shopper goes back to the page of the form (``back``) with the reason."""
         try:
             updated = apply(load_cart(catalog))
+        except cart.CartLimit as exc:
+            flash(str(exc), "error")
+            return redirect(back or url_for("shop.view_cart"), 303)
         except cart.CartError as exc:
             abort(400, description=str(exc).capitalize() + ".")
         save_cart(updated)
@@ -66,6 +78,7 @@ def create_blueprint(catalog: Catalog) -> Blueprint:
         return change(
             lambda items: cart.add(items, item.sku, quantity, catalog),
             f"Added {quantity} \N{MULTIPLICATION SIGN} {item.name} to your cart.",
+            back=url_for("shop.product", sku=item.sku),
         )
 
     @shop.post("/cart/update")
