@@ -11,11 +11,12 @@ from prometheus_client import CollectorRegistry
 from frontend import sessions
 from frontend.clients import ConsumerClient, OrderIntake, OrderStatus, ProducerClient
 from frontend.compression import init_compression
+from frontend.otlp_relay import init_otlp_relay
 from frontend.security import init_security
 from frontend.settings import SERVICE, FrontendSettings
 from frontend.signals import FrontendSignals
 from frontend.templating import init_templating
-from frontend.views import checkout, errors, orders, pipeline, shop
+from frontend.views import checkout, errors, orders, pipeline, shop, your_orders
 from lantern.catalog import load_catalog
 from lantern.flags import FRONTEND_ERROR_RATE, ScenarioFailure, Scenarios, init_scenarios
 from lantern.telemetry import init_telemetry
@@ -42,6 +43,7 @@ def create_app(
     # Registered before the other hooks, so it runs after them, on the finished response.
     init_compression(app)
     init_security(app, secret_key=settings.secret_key, secure_cookie=settings.session_cookie_secure)
+    init_otlp_relay(app, telemetry)  # browser spans: POST /v1/traces, form traceparent
     catalog = load_catalog()
     init_templating(app, catalog)
     errors.register_error_pages(app)
@@ -54,6 +56,7 @@ def create_app(
     app.register_blueprint(shop.create_blueprint(catalog))
     app.register_blueprint(checkout.create_blueprint(catalog, producer, signals))
     app.register_blueprint(orders.create_blueprint(consumer, settings.trace_ui_url))
+    app.register_blueprint(your_orders.create_blueprint(consumer))
     app.register_blueprint(
         pipeline.create_blueprint(
             producer,

@@ -6,6 +6,7 @@ quantities, their own order ids and trace ids), and stays far below the 4 KB coo
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import session
@@ -33,15 +34,24 @@ def save_cart(items: dict[str, int]) -> None:
         session.pop(_CART, None)
 
 
-def remember_order(order_id: str, trace_id: str | None, total_cents: int, items: int) -> None:
-    """Keep what the order page shows while the order is still queued."""
+def remember_order(
+    order_id: str,
+    trace_id: str | None,
+    total_cents: int,
+    items: int,
+    placed_at: float | None = None,
+) -> None:
+    """Keep what the order page and "Your orders" show while the order is still queued."""
     trace = trace_id if is_trace_id(trace_id) else None
-    entry = {"id": order_id, "trace": trace, "total": total_cents, "items": items}
+    at = int(time.time() if placed_at is None else placed_at)
+    entry = {"id": order_id, "trace": trace, "total": total_cents, "items": items, "at": at}
     kept = [o for o in placed_orders() if o["id"] != order_id]
     session[_ORDERS] = [entry, *kept][:REMEMBERED_ORDERS]
 
 
 def placed_orders() -> list[dict[str, Any]]:
+    """This session's orders, newest first (``at``, the epoch second it was placed, is missing
+    from entries written before it was kept)."""
     raw = session.get(_ORDERS)
     if not isinstance(raw, list):
         return []
@@ -54,7 +64,12 @@ def placed_orders() -> list[dict[str, Any]]:
         and (entry.get("trace") is None or is_trace_id(entry.get("trace")))
         and isinstance(entry.get("total"), int)
         and isinstance(entry.get("items"), int)
+        and (entry.get("at") is None or _is_int(entry.get("at")))
     ]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def placed_order(order_id: str) -> dict[str, Any] | None:
