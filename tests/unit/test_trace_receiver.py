@@ -13,6 +13,7 @@ from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource as ResourceProto
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -43,12 +44,13 @@ def _request(trace_id: bytes, spans: list[Span], service: str = "consumer") -> b
     request = ExportTraceServiceRequest(
         resource_spans=[
             ResourceSpans(
-                resource={"attributes": [_kv("service.name", service)]},
+                resource=ResourceProto(attributes=[_kv("service.name", service)]),
                 scope_spans=[ScopeSpans(spans=spans)],
             )
         ]
     )
-    return request.SerializeToString()
+    body: bytes = request.SerializeToString()
+    return body
 
 
 def _span(trace_id: bytes, span_id: bytes, name: str, start: int, end: int, **kw: object) -> Span:
@@ -146,7 +148,7 @@ def test_unknown_traces_and_bad_requests_get_clear_answers(receiver: TraceReceiv
     assert http("GET", f"{receiver.url}/trace/{missing}")[0] == 404
     assert http("GET", f"{receiver.url}/api/traces/not-an-id")[0] == 404
     assert http("POST", f"{receiver.url}/v1/traces", b"\xff\x00junk", PROTOBUF)[0] == 400
-    json_body = {"resourceSpans": []}
+    json_body: dict[str, object] = {"resourceSpans": []}
     assert http("POST", f"{receiver.url}/v1/traces", json_body)[0] == 415
     gzipped = gzip.compress(_request(b"\x07" * 16, []))
     encoded = {**PROTOBUF, "Content-Encoding": "gzip"}

@@ -35,7 +35,14 @@ def fulfilled(order_id: str = ORDER_ID, **extra: Any) -> dict[str, Any]:
     }
 
 
+def placed_from(client: FlaskClient, order_id: str = ORDER_ID) -> None:
+    """Make ``client``'s session the one that placed ``order_id`` (as checkout remembers it)."""
+    with client.session_transaction() as session:
+        session["orders"] = [{"id": order_id, "trace": TRACE_ID, "total": 11900, "items": 3}]
+
+
 def test_an_order_not_processed_yet_is_queued_and_refreshes(client: FlaskClient) -> None:
+    placed_from(client)
     response = client.get(f"/orders/{ORDER_ID}")
 
     page = response.get_data(as_text=True)
@@ -85,6 +92,7 @@ def test_a_failed_order_says_so(client: FlaskClient, consumer: Any) -> None:
 
 def test_with_the_consumer_down_the_order_is_still_queued(make_app: Any) -> None:
     client = make_app().test_client()  # CONSUMER_URL points at a closed port
+    placed_from(client)
 
     response = client.get(f"/orders/{ORDER_ID}")
 
@@ -98,6 +106,7 @@ def test_with_the_consumer_down_the_order_is_still_queued(make_app: Any) -> None
 def test_the_status_endpoint_returns_the_state_and_the_fragment(
     client: FlaskClient, consumer: Any
 ) -> None:
+    placed_from(client)
     queued: dict[str, Any] = client.get(f"/api/orders/{ORDER_ID}").json or {}
     assert queued["status"] == "queued"
     assert "Queued" in queued["html"]

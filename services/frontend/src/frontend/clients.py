@@ -7,15 +7,23 @@ as :class:`Unavailable`, the one thing views need to know to show a friendly pag
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import requests
 import urllib3
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from frontend.journey import TraceSpan, spans_from_jaeger
 from lantern.orders import OrderRecord
+from lantern.settings import SettingsError, env_float, env_optional
+from lantern.traceids import is_trace_id
 
 CONNECT_TIMEOUT_SECONDS = 1.0
+TRACE_TIMEOUT_SECONDS = 0.5  # the order page waits at most this for its trace
 
 
 class Unavailable(Exception):
@@ -164,3 +172,66 @@ class ConsumerClient(_Service):
         if not isinstance(items, list):
             raise Unavailable("GET /orders/recent: not a JSON list")
         return [item for item in items if isinstance(item, dict)]
+
+
+class TraceLookup(Protocol):
+    """What the order page needs from a trace store (Jaeger's query API, make run's receiver)."""
+
+    def spans(self, trace_id: str) -> list[TraceSpan] | None:
+        """The trace's spans; None when the store does not have it (yet) or does not answer."""
+        ...
+
+
+class TraceApiClient:
+    """Reads one trace from an HTTP API in the shape of Jaeger's ``GET /api/traces/<id>``.
+
+    ``template`` holds ``{trace_id}``. The call is short (``timeout``), never raises, and is not
+    itself traced: an order page looking up its trace would otherwise add a trace a view.
+    """
+
+    def __init__(
+        self,
+        template: str,
+        timeout: float = TRACE_TIMEOUT_SECONDS,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._template, self._timeout = template, timeout
+        self._http = session or requests.Session()
+
+    def spans(self, trace_id: str) -> list[TraceSpan] | None:
+        if not is_trace_id(trace_id):
+            return None
+        url = self._template.replace("{trace_id}", quote(trace_id, safe=""))
+        try:
+            with suppress_instrumentation():
+                response = self._http.get(url, timeout=self._timeout)
+        except requests.RequestException:
+            return None
+        if response.status_code != 200:
+            return None
+        try:
+            payload = response.json()
+        except ValueError:
+            return None
+        return spans_from_jaeger(payload, trace_id) or None
+
+
+def trace_api_template(raw: str | None) -> str | None:
+    """Check a ``TRACE_API_URL``: an http(s) URL with one ``{trace_id}``."""
+    if raw is None:
+        return None
+    if not raw.startswith(("http://", "https://")) or raw.count("{trace_id}") != 1:
+        raise SettingsError(
+            f"TRACE_API_URL={raw!r} is not valid: expected an http(s):// URL with one "
+            "{trace_id}, e.g. http://jaeger:16686/api/traces/{trace_id}"
+        )
+    return raw
+
+
+def trace_lookup_from_env(env: Mapping[str, str] = os.environ) -> TraceApiClient | None:
+    """The trace store named by ``TRACE_API_URL`` (and ``TRACE_API_TIMEOUT_SECONDS``), if any."""
+    template = trace_api_template(env_optional(env, "TRACE_API_URL"))
+    if template is None:
+        return None
+    timeout = env_float(env, "TRACE_API_TIMEOUT_SECONDS", TRACE_TIMEOUT_SECONDS, low=0.05, high=5)
+    return TraceApiClient(template, timeout)
