@@ -112,8 +112,8 @@ def _shopper() -> FlaskClient:
     return client
 
 
-def page_bytes(client: FlaskClient, path: str, encoding: str | None) -> tuple[int, int]:
-    """(bytes of the HTML, bytes of the HTML and everything it links) as sent."""
+def page_bytes(client: FlaskClient, path: str, encoding: str | None) -> tuple[int, int, int]:
+    """(bytes of the HTML, bytes of the HTML and everything it links, files linked) as sent."""
     headers = {"Accept-Encoding": encoding} if encoding else {}
     page = client.get(path, headers=headers)
     parser = _Links()
@@ -123,7 +123,7 @@ def page_bytes(client: FlaskClient, path: str, encoding: str | None) -> tuple[in
     total = len(raw)
     for url in parser.urls:
         total += len(client.get(url, headers=headers).get_data())
-    return len(raw), total
+    return len(raw), total, len(parser.urls)
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -134,13 +134,13 @@ def _gunzip(data: bytes) -> bytes:
 
 def main() -> None:
     client = _shopper()
-    print("| Page | HTML | HTML, gzip | Page with assets | Page with assets, gzip |")
-    print("|---|---:|---:|---:|---:|")
-    sums = [0, 0, 0, 0]
+    print("| Page | Files linked | HTML | HTML, gzip | Page with assets | Page with assets, gzip |")
+    print("|---|---:|---:|---:|---:|---:|")
+    sums = [0, 0, 0, 0, 0]
     for name, path in PAGES.items():
-        plain_html, plain_all = page_bytes(client, path, None)
-        gzip_html, gzip_all = page_bytes(client, path, "gzip, deflate, br")
-        row = [plain_html, gzip_html, plain_all, gzip_all]
+        plain_html, plain_all, files = page_bytes(client, path, None)
+        gzip_html, gzip_all, _ = page_bytes(client, path, "gzip, deflate, br")
+        row = [files, plain_html, gzip_html, plain_all, gzip_all]
         sums = [a + b for a, b in zip(sums, row, strict=True)]
         print(f"| {name} | " + " | ".join(f"{n:,}" for n in row) + " |")
     print("| all five | " + " | ".join(f"{n:,}" for n in sums) + " |")
