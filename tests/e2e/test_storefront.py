@@ -45,7 +45,7 @@ def checkout_log_line(shop: Shop, order_id: str) -> dict[str, object]:
 def keep_ordering_until_rates_show(shop: Shop, page: Page, timeout: float = 30.0) -> None:
     """Place orders through the API until the page's live rates are no longer zero."""
     deadline = time.monotonic() + timeout
-    rates = page.locator('[data-field="accepted_rate"], [data-field="processed_rate"]')
+    rates = page.locator('[data-field="accepted_rate"], [data-field="done_rate"]')
     while not all(text not in ("—", "0.0") for text in rates.all_inner_texts()):
         assert time.monotonic() < deadline, f"rates still {rates.all_inner_texts()}"
         shop.place(order_payload(("LNT-002", 1)))
@@ -115,7 +115,7 @@ def test_checkout_in_a_browser_reaches_fulfilled(
     pipeline = page.locator(".pipeline")
     expect(pipeline).to_have_attribute("data-updated", re.compile(r"\d"))
     expect(page.locator('[data-field="accepted_total"]')).not_to_have_text("0")
-    expect(page.locator('[data-field="processed_total"]')).not_to_have_text("0")
+    expect(page.locator('[data-field="done_total"]')).not_to_have_text("0")
     expect(page.locator("#recent-body")).to_contain_text(order_id[:12] + "…")  # masked
     expect(page.locator("#rate-chart path.series-accepted")).to_have_count(1, timeout=10_000)
     keep_ordering_until_rates_show(storefront, page)

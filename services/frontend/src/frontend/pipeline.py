@@ -1,9 +1,13 @@
 """What the pipeline page shows, read from the services' own ``/metrics`` and recent-orders API.
 
-Counters are cumulative; the page's script turns two snapshots into rates, so the server keeps
-no history and any worker or replica can answer. SQS's API has no "age of the oldest message"
-(that is CloudWatch's ``ApproximateAgeOfOldestMessage``): the page shows the age messages had
-when the consumer picked them up, from the consumer's ``order_message_age_seconds`` histogram.
+Every figure carries the time it was read: counters when their ``/metrics`` answered, queue
+depths when the consumer's reader asked SQS (``sqs_queue_read_timestamp_seconds``). Orders and
+attempts are told apart: "done" is orders fulfilled plus orders set aside (failed for good), so
+it never passes "accepted" on a fresh shop, while failed attempts are counted on their own.
+Counters are cumulative; the page turns them into rates (history: :mod:`frontend.history`).
+SQS's API has no "age of the oldest message" (that is CloudWatch's
+``ApproximateAgeOfOldestMessage``): the page shows the age messages had when the consumer
+picked them up, from the consumer's ``order_message_age_seconds`` histogram.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -45,52 +49,78 @@ class Samples:
         return list(self._by_name.get(name, []))
 
 
-def _read(fetch: Any) -> Samples | None:
+def _read(fetch: Any, clock: Callable[[], float]) -> tuple[Samples | None, float]:
+    """The samples (None when the service did not answer) and when the answer came."""
     try:
-        return Samples(fetch())
-    except (Unavailable, ValueError):
-        return None
+        text = fetch()
+    except Unavailable:
+        return None, clock()
+    read_at = clock()
+    try:
+        return Samples(text), read_at
+    except ValueError:
+        return None, read_at
 
 
-def producer_view(samples: Samples | None) -> dict[str, Any]:
+def producer_view(samples: Samples | None, read_at: float | None = None) -> dict[str, Any]:
     if samples is None:
-        return {"up": False, "accepted": None, "rejected": None}
+        return {"up": False, "accepted": None, "rejected": None, "read_at": None}
     return {
         "up": True,
         "accepted": samples.total("orders_accepted_total") or 0.0,
         "rejected": samples.total("orders_rejected_total") or 0.0,
+        "read_at": read_at,
     }
 
 
-def consumer_view(samples: Samples | None) -> dict[str, Any]:
+def consumer_view(samples: Samples | None, read_at: float | None = None) -> dict[str, Any]:
+    """Orders (fulfilled, set aside, done) apart from attempts (failed, retried, redelivered)."""
     if samples is None:
-        return {"up": False}
-    outcomes = {
-        outcome: samples.total("orders_processed_total", outcome=outcome) or 0.0
-        for outcome in ("fulfilled", "failed", "redelivered")
-    }
+        return {"up": False, "read_at": None}
+    fulfilled = samples.total("orders_processed_total", outcome="fulfilled") or 0.0
+    set_aside = samples.total("orders_set_aside_total") or 0.0
+    failed = samples.total("orders_processed_total", outcome="failed") or 0.0
     return {
         "up": True,
-        **outcomes,
-        "processed": sum(outcomes.values()),
+        "fulfilled": fulfilled,
+        "set_aside": set_aside,
+        "done": fulfilled + set_aside,
+        "attempts_failed": failed,
+        # A failed attempt short of the last allowed receive goes back for another try. (A poison
+        # message's last attempt is no order set aside, so it shows here as retried too.)
+        "retried": max(0.0, failed - set_aside),
+        "redelivered": samples.total("orders_processed_total", outcome="redelivered") or 0.0,
         "in_flight": samples.total("orders_in_flight") or 0.0,
+        "read_at": read_at,
     }
 
 
 def queue_depths(samples: Samples | None, queue: str, dlq: str) -> dict[str, Any]:
-    """Visible and in-flight messages of the orders queue and the DLQ (None when unknown)."""
+    """Visible and in-flight messages of the orders queue and the DLQ, each with the time SQS
+    was asked (None when unknown). The DLQ's ``total`` adds the orders set aside that SQS has
+    not moved yet, so it counts an order as soon as its page says it was set aside."""
     depths: dict[str, Any] = {"queue": None, "dlq": None}
     if samples is None:
         return depths
     found: dict[str, dict[str, float]] = defaultdict(dict)
     for labels, value in samples.labelled("sqs_queue_messages"):
         found[labels.get("queue", "")][labels.get("state", "")] = value
+    read_at = {
+        labels.get("queue", ""): value
+        for labels, value in samples.labelled("sqs_queue_read_timestamp_seconds")
+    }
     for key, name in (("queue", queue), ("dlq", dlq)):
         if name in found:
             depths[key] = {
                 "visible": found[name].get("visible", 0.0),
                 "in_flight": found[name].get("in_flight", 0.0),
+                "read_at": read_at.get(name) or None,
             }
+    if depths["dlq"] is not None:
+        awaiting = samples.total("orders_awaiting_dlq") or 0.0
+        dlq_view = depths["dlq"]
+        dlq_view["awaiting"] = awaiting
+        dlq_view["total"] = dlq_view["visible"] + dlq_view["in_flight"] + awaiting
     return depths
 
 
@@ -161,21 +191,31 @@ def snapshot(
     queue: str,
     dlq: str,
     trace_template: str | None,
+    watched: bool = True,
+    clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
-    """One JSON-ready reading of the pipeline; a service that is down reads as ``up: false``."""
-    producer_samples = _read(producer.metrics_text)
-    consumer_samples = _read(consumer.metrics_text)
-    recent: list[dict[str, Any]] = []
-    if consumer_samples is not None:  # do not wait twice for a consumer that is down
+    """One JSON-ready reading of the pipeline; a service that is down reads as ``up: false``.
+
+    ``watched``: somebody has the page open. Only then is the consumer's recent list read, and
+    that read (first, so its queue reader starts at once) asks the consumer to read SQS about
+    every second; unwatched readings keep the history going at no cost to SQS."""
+    recent: list[dict[str, Any]] | None = None
+    consumer_down = False
+    if watched:
         try:
             recent = recent_orders(consumer.recent(), trace_template)
         except Unavailable:
-            pass
+            recent, consumer_down = [], True  # do not wait for it twice
+    producer_samples, producer_at = _read(producer.metrics_text, clock)
+    consumer_samples, consumer_at = (
+        (None, clock()) if consumer_down else _read(consumer.metrics_text, clock)
+    )
     return {
-        "at": time.time(),
-        "producer": producer_view(producer_samples),
-        "consumer": consumer_view(consumer_samples),
+        "at": clock(),
+        "producer": producer_view(producer_samples, producer_at),
+        "consumer": consumer_view(consumer_samples, consumer_at),
         **queue_depths(consumer_samples, queue, dlq),
         "age": message_age(consumer_samples),
-        "recent": recent,
+        "recent": recent or [],
+        "recent_at": consumer_at if recent is not None else None,
     }
