@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from frontend import sessions
 from frontend.clients import ConsumerClient, OrderIntake, OrderStatus, ProducerClient
 from frontend.compression import init_compression
+from frontend.otlp_relay import init_otlp_relay
 from frontend.security import init_security
 from frontend.settings import SERVICE, FrontendSettings
 from frontend.signals import FrontendSignals
@@ -42,6 +43,7 @@ def create_app(
     # Registered before the other hooks, so it runs after them, on the finished response.
     init_compression(app)
     init_security(app, secret_key=settings.secret_key, secure_cookie=settings.session_cookie_secure)
+    init_otlp_relay(app, telemetry)  # browser spans: POST /v1/traces, form traceparent
     catalog = load_catalog()
     init_templating(app, catalog)
     errors.register_error_pages(app)
