@@ -216,3 +216,39 @@ def test_make_run_starts_the_receiver_on_4318_unless_told_not_to(
     assert config_from_env().traces_port == 4318
     monkeypatch.setenv("TRACES_PORT", "0")
     assert config_from_env().traces_port is None
+
+
+class _Exited:
+    returncode = -9
+
+    def poll(self) -> int:
+        return self.returncode
+
+
+class _StackWithDeadTraces:
+    """A stack whose trace receiver has died; its restart gives a running one."""
+
+    def __init__(self) -> None:
+        self.endpoint = None
+        self.services: dict[str, object] = {}
+        self.traces: object = type("Dead", (), {"proc": _Exited()})()
+        self.restarts = 0
+
+    def start_traces(self) -> object:
+        self.restarts += 1
+        self.traces = type("Running", (), {"proc": type("P", (), {"poll": lambda s: None})()})()
+        return self.traces
+
+
+def test_a_dead_trace_receiver_is_started_again_and_never_stops_the_shop() -> None:
+    from devstack.supervise import Supervisor
+
+    stack = _StackWithDeadTraces()
+    lines: list[str] = []
+    supervisor = Supervisor(stack, log=lines.append, sleep=lambda s: None)  # type: ignore[arg-type]
+
+    assert supervisor.check() is None
+    assert supervisor.check() is None
+
+    assert stack.restarts == 1
+    assert lines == ["the trace viewer exited with -9; starting it again"]
