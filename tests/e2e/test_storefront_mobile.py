@@ -9,14 +9,14 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from tests.e2e.browser import Console, screenshot
 from tests.support.shop import Shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 ORDER_URL = re.compile(r"/orders/(ord_[0-9a-f]{32})$")
 
 
