@@ -41,12 +41,7 @@ EXTRA_PAGES = {"error (404)": "/no-such-page"}
 NOT_PAGES = frozenset({"/healthz", "/readyz", "/metrics"})
 # Known violations on pages this suite does not own: (page, viewport) -> reason. Strict, so the
 # test turns red the day they are fixed and the entry must go.
-KNOWN: dict[tuple[str, str], str] = {
-    ("pipeline.show", "phone"): (
-        "scrollable-region-focusable (serious) on .table-scroll: the recent-orders table's "
-        "scroll container cannot be reached by keyboard at 390 px (pipeline page's owner)"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 _ROUTES = """
 import json
