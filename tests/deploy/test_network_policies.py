@@ -42,6 +42,7 @@ def architecture(overlay: str) -> set[Flow]:
             *(Flow(s, "elasticmq", 9324) for s in ("producer", "consumer")),
             *(Flow(s, "dynamodb", 8000) for s in ("producer", "consumer", "load")),
             Flow("otel-collector", "jaeger", 4317),
+            Flow("frontend", "jaeger", 16686),  # the order page's journey reads its trace
             Flow("otel-collector", "cidr:0.0.0.0/0", 443),  # Kubernetes API (pod discovery)
             Flow("otel-collector", "cidr:0.0.0.0/0", 6443),
         }
