@@ -38,8 +38,13 @@ def _string_args(call: ast.Call) -> list[str]:
 
 
 def _is_env(node: ast.expr) -> bool:
-    """``os.environ`` or a mapping parameter named ``env``."""
-    return "environ" in ast.unparse(node) or (isinstance(node, ast.Name) and node.id == "env")
+    """``os.environ`` or a mapping parameter named ``env`` (not a WSGI ``environ``: its keys are
+    the request's, not settings)."""
+    return _is_os_environ(node) or (isinstance(node, ast.Name) and node.id == "env")
+
+
+def _is_os_environ(node: ast.expr) -> bool:
+    return ast.unparse(node) in ("os.environ", "os.environ.copy()")
 
 
 def _passes_env_first(call: ast.Call) -> bool:
@@ -59,7 +64,7 @@ def variables_read_by_code() -> set[str]:
                 on_env = isinstance(func, ast.Attribute) and _is_env(func.value)
                 if reads_env or (name in ("get", "setdefault") and on_env):
                     names.update(a for a in args if re.fullmatch(r"[A-Z][A-Z0-9_]+", a))
-            elif isinstance(node, ast.Subscript) and "environ" in ast.unparse(node.value):
+            elif isinstance(node, ast.Subscript) and _is_os_environ(node.value):
                 key = node.slice
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
                     names.add(key.value)
