@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, TRACE_UI, Console
+from tests.support.receivers import OtlpReceiver
 from tests.support.shop import Shop
 
 
@@ -56,4 +57,21 @@ def storefront(shop_factory: Callable[..., Shop]) -> Shop:
         per_service_env={
             "frontend": {"SECRET_KEY": secrets.token_urlsafe(32), "TRACE_UI_URL": TRACE_UI}
         },
+    )
+
+
+@pytest.fixture
+def receiver() -> Iterator[OtlpReceiver]:
+    """An OTLP/HTTP receiver for the test's spans."""
+    with OtlpReceiver() as otlp:
+        yield otlp
+
+
+@pytest.fixture
+def traced_shop(shop_factory: Callable[..., Shop], receiver: OtlpReceiver) -> Shop:
+    """Producer, consumer and frontend sending their spans to ``receiver``."""
+    return shop_factory(
+        services=("producer", "consumer", "frontend"),
+        env=receiver.env(),
+        per_service_env={"frontend": {"SECRET_KEY": secrets.token_urlsafe(32)}},
     )

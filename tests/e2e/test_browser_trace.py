@@ -9,10 +9,9 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,21 +31,6 @@ ORDER_URL = re.compile(r"/orders/(ord_[0-9a-f]{32})$")
 BROWSER = "frontend-browser"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-@pytest.fixture
-def receiver() -> Iterator[OtlpReceiver]:
-    with OtlpReceiver() as otlp:
-        yield otlp
-
-
-@pytest.fixture
-def traced_shop(shop_factory: Callable[..., Shop], receiver: OtlpReceiver) -> Shop:
-    return shop_factory(
-        services=("producer", "consumer", "frontend"),
-        env=receiver.env(),
-        per_service_env={"frontend": {"SECRET_KEY": secrets.token_urlsafe(32)}},
-    )
 
 
 def _checkout(page: Page, base: str) -> str:

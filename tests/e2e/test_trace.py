@@ -4,31 +4,13 @@ DynamoDB, proven with the spans every service exports over OTLP to a receiver th
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import Callable, Iterator
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.receivers import OtlpReceiver, Span
 from tests.support.shop import Shop
 
 ORDER_URL = re.compile(r"/orders/(ord_[0-9a-f]{32})$")
-
-
-@pytest.fixture
-def receiver() -> Iterator[OtlpReceiver]:
-    with OtlpReceiver() as otlp:
-        yield otlp
-
-
-@pytest.fixture
-def traced_shop(shop_factory: Callable[..., Shop], receiver: OtlpReceiver) -> Shop:
-    return shop_factory(
-        services=("producer", "consumer", "frontend"),
-        env=receiver.env(),
-        per_service_env={"frontend": {"SECRET_KEY": secrets.token_urlsafe(32)}},
-    )
 
 
 def _checkout_in_browser(page: Page, base: str) -> str:
@@ -82,8 +64,14 @@ def test_a_browser_checkout_is_one_trace_across_every_service(
     index = _by_id(trace)
     chain = [process, *_ancestors(process, index)]
 
-    assert {s.service for s in trace} == {"frontend", "producer", "consumer"}
-    names = [(s.service, s.kind, s.name) for s in reversed(chain)]
+    # The browser's own spans (frontend-browser) start the trace: test_browser_trace.py follows
+    # them; here the chain is read from the storefront's server span down.
+    assert {s.service for s in trace} == {"frontend-browser", "frontend", "producer", "consumer"}
+    everything = [(s.service, s.kind, s.name) for s in reversed(chain)]
+    names = [n for n in everything if n[0] != "frontend-browser"]
+    assert everything[: len(everything) - len(names)] == [
+        n for n in everything if n[0] == "frontend-browser"
+    ], "browser spans above the server's, never below"
     assert names[0] == ("frontend", "SERVER", "POST /checkout"), names
     assert ("producer", "SERVER", "POST /orders") in names
     assert names[-2:] == [

@@ -11,11 +11,9 @@ Each is a context manager: ``with OtlpReceiver() as otlp: ... otlp.endpoint ...`
 
 from __future__ import annotations
 
-import gzip
 import json
 import socket
 import threading
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +27,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
+from devstack.traces import decompress
 from tests.support.net import wait_for
 
 T = TypeVar("T")
@@ -129,17 +128,6 @@ def decode_export(body: bytes) -> list[Span]:
     return spans
 
 
-def _decompress(body: bytes, encoding: str) -> bytes:
-    encoding = encoding.strip().lower()
-    if encoding == "gzip":
-        return gzip.decompress(body)
-    if encoding == "deflate":
-        return zlib.decompress(body)
-    if encoding in ("", "identity"):
-        return body
-    raise ValueError(f"unsupported Content-Encoding {encoding!r}")
-
-
 class OtlpReceiver:
     """A minimal OTLP/HTTP collector for traces; everything it receives stays in memory."""
 
@@ -187,7 +175,7 @@ class OtlpReceiver:
                     self._answer(415, b"")
                     return
                 try:
-                    spans = decode_export(_decompress(body, encoding))
+                    spans = decode_export(decompress(body, encoding))
                 except Exception as exc:  # noqa: BLE001 - a malformed export is a finding
                     receiver.errors.append(f"{type(exc).__name__}: {exc}")
                     self._answer(400, b"")
