@@ -68,10 +68,14 @@ def receiver() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture
-def traced_shop(shop_factory: Callable[..., Shop], receiver: OtlpReceiver) -> Shop:
-    """Producer, consumer and frontend sending their spans to ``receiver``."""
-    return shop_factory(
+def traced_shop(shop_factory: Callable[..., Shop], receiver: OtlpReceiver) -> Iterator[Shop]:
+    """Producer, consumer and frontend sending their spans to ``receiver``. Stopped here, while
+    the receiver still answers: stopped after it, each service's exporter would retry its last
+    spans against a closed port for seconds before giving up."""
+    shop = shop_factory(
         services=("producer", "consumer", "frontend"),
         env=receiver.env(),
         per_service_env={"frontend": {"SECRET_KEY": secrets.token_urlsafe(32)}},
     )
+    yield shop
+    shop.stack.stop()

@@ -26,12 +26,14 @@ def receiver() -> Iterator[TraceReceiver]:
 
 
 @pytest.fixture
-def traced_storefront(shop_factory: Callable[..., Shop], receiver: TraceReceiver) -> Shop:
-    return shop_factory(
+def traced_storefront(shop_factory: Callable[..., Shop], receiver: TraceReceiver) -> Iterator[Shop]:
+    shop = shop_factory(
         services=("producer", "consumer", "frontend"),
         env={**service_env(receiver.url), "OTEL_BSP_SCHEDULE_DELAY": "100"},
         per_service_env={"frontend": {"SECRET_KEY": secrets.token_urlsafe(32)}},
     )
+    yield shop
+    shop.stack.stop()  # before the receiver closes: exporters would retry against its port
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

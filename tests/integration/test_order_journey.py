@@ -68,3 +68,4 @@ def test_an_order_page_shows_per_hop_timings_from_its_trace(
     status, _, waterfall = http("GET", f"{receiver.url}/trace/{record['trace_id']}")
     assert status == 200
     assert b"process orders" in waterfall
+    shop.stack.stop()  # while the receiver answers: after it, exporters retry for seconds
