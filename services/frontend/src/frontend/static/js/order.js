@@ -44,6 +44,7 @@
     }
     live.dataset.status = data.status;
     live.dataset.tracePending = pending;
+    live.dataset.shown = "true"; // what the server said at least once (the browser tests wait for it)
     if (heading && data.heading) {
       heading.textContent = data.heading;
     }
@@ -73,6 +74,8 @@
   function schedule() {
     if (waiting()) {
       window.setTimeout(poll, delay());
+    } else {
+      live.dataset.shown = "true"; // nothing left to ask: the page as served is final
     }
   }
 
