@@ -111,8 +111,11 @@ class OrderSupply:
     Thread-safe: the stub serves each request on a thread of its own.
     """
 
-    def __init__(self, queue_name: str, limit: int | None = None) -> None:
-        self.queue_name, self.limit = queue_name, limit
+    def __init__(
+        self, queue_name: str, limit: int | None = None, rate: float | None = None
+    ) -> None:
+        self.queue_name, self.limit, self.rate = queue_name, limit, rate
+        self._paced_from: float | None = None  # set by pace(): no paced order before
         self._template = build_order(PAYLOAD, load_catalog())
         self._lock = threading.Condition()
         self._made = 0
@@ -137,7 +140,8 @@ class OrderSupply:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return []
-                self._lock.wait(left)
+                # Paced orders arrive without a notify: look again when the next is due.
+                self._lock.wait(left if self.rate is None else min(left, 1 / self.rate))
             taken = [self._next() for _ in range(min(count, self._visible()))]
             now_ms = int(time.time() * 1000)
             batch = []
@@ -152,6 +156,9 @@ class OrderSupply:
 
     def _visible(self) -> int:
         fresh = math.inf if self.limit is None else self.limit - self._made
+        if self.rate is not None:  # orders "sent" at a steady rate since pace()
+            since = time.monotonic() - self._paced_from if self._paced_from is not None else 0.0
+            fresh = min(fresh, int(since * self.rate) - self._made)
         return int(min(fresh, 1_000_000)) + len(self._returned)
 
     def _next(self) -> _Held:
@@ -181,6 +188,11 @@ class OrderSupply:
                 self._returned.append(self._held.pop(handle))
                 self._lock.notify_all()
             return True
+
+    def pace(self) -> None:
+        """Start sending paced orders (``rate``), from none sent yet."""
+        with self._lock:
+            self._paced_from = time.monotonic() - self._made / (self.rate or 1.0)
 
     def depth(self) -> tuple[int, int]:
         with self._lock:
@@ -370,11 +382,13 @@ class OrderSupplyStub(AwsStub):
 
 
 @contextmanager
-def order_stub(queue_name: str, limit: int | None = None) -> Iterator[StubServer]:
+def order_stub(
+    queue_name: str, limit: int | None = None, rate: float | None = None
+) -> Iterator[StubServer]:
     """An :class:`OrderSupplyStub` on a free loopback port, serving ``queue_name``."""
     server = StubServer(("127.0.0.1", 0), OrderSupplyStub)
     server.daemon_threads = True
-    server.supply = OrderSupply(queue_name, limit)
+    server.supply = OrderSupply(queue_name, limit, rate)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server
@@ -558,6 +572,52 @@ def _result(
     }
 
 
+def in_flight_at(
+    settings_env: Mapping[str, str], orders_per_second: float, seconds: float
+) -> dict[str, Any]:
+    """What KEDA would see of one replica kept at ``orders_per_second`` (below its capacity):
+    orders arrive at that pace, and the backlog (visible + in flight) is sampled every 50 ms.
+
+    Keys: ``arrival_per_second``, ``orders_per_second`` (settled), ``mean_in_flight``,
+    ``mean_visible``, ``mean_backlog``, ``max_backlog``, ``hold_seconds`` (in flight / rate, by
+    Little's law: how long a message stays received but not deleted).
+    """
+    settings = {**DEFAULT, **settings_env}
+    queue = names("capacity")["ORDERS_QUEUE_NAME"]
+    otlp = serve_sink(OtlpSink)
+    samples: list[tuple[int, int]] = []
+    try:
+        with (
+            statsd_sink() as statsd_port,
+            order_stub(queue, rate=orders_per_second) as stub,
+            running_consumer(
+                stub, {**telemetry_env(int(otlp.server_address[1]), statsd_port), **settings}
+            ),
+        ):
+            stub.supply.pace()
+            time.sleep(3.0)  # past the first receives
+            first = len(stub.supply.settles)
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                samples.append(stub.supply.depth())
+                time.sleep(0.05)
+            window = Window(settles=list(stub.supply.settles[first:]))
+    finally:
+        otlp.shutdown()
+        otlp.server_close()
+    in_flight = statistics.fmean(n for _, n in samples)
+    visible = statistics.fmean(v for v, _ in samples)
+    return {
+        "arrival_per_second": orders_per_second,
+        "orders_per_second": round(window.rate, 2),
+        "mean_in_flight": round(in_flight, 1),
+        "mean_visible": round(visible, 1),
+        "mean_backlog": round(in_flight + visible, 1),
+        "max_backlog": max(v + n for v, n in samples),
+        "hold_seconds": round(in_flight / orders_per_second, 3),
+    }
+
+
 # --------------------------------------------------------------------------- reporting
 
 
@@ -595,7 +655,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--only", action="append", default=[], help="run only these (by name)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    parser.add_argument(
+        "--paced",
+        type=float,
+        action="append",
+        default=[],
+        metavar="ORDERS_PER_SECOND",
+        help="instead: the backlog KEDA sees of one default replica at this arrival rate",
+    )
     args = parser.parse_args(argv)
+    for rate in args.paced:
+        print(json.dumps(in_flight_at({}, rate, 15.0)), flush=True)
+    if args.paced:
+        return 0
     chosen = tuple(run for run in RUNS if not args.only or run[0] in args.only)
     report: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     runs: dict[str, dict[str, Any]] = {}
