@@ -62,7 +62,7 @@ def apply_lab(env: dict[str, str]) -> None:
 def scaling_from_env(env: Mapping[str, str]) -> ScalingPolicy | None:
     """The local scaler's policy, or None when the consumer stays one process."""
     most = env_int(env, "CONSUMER_MAX_REPLICAS", 1, low=1, high=20)
-    per_replica = env_int(env, "CONSUMER_QUEUE_LENGTH", 40, low=1, high=100_000)
+    per_replica = env_int(env, "CONSUMER_QUEUE_LENGTH", 10, low=1, high=100_000)
     return ScalingPolicy(queue_length=per_replica, max_replicas=most) if most > 1 else None
 
 

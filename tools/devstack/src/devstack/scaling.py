@@ -31,7 +31,7 @@ SCALE_UP_PODS, SCALE_UP_PERCENT, SCALE_UP_PERIOD = 4, 100, 15.0  # the HPA's def
 class ScalingPolicy:
     """The ScaledObject's numbers (k8s/components/keda/scaledobject.yaml and lab patches)."""
 
-    queue_length: int = 40  # components/keda's queueLength (docs/benchmarks.md: why 40)
+    queue_length: int = 10  # components/keda's queueLength (docs/benchmarks.md: why 10)
     min_replicas: int = 1
     max_replicas: int = 10
     scale_down_stabilization: float = 60.0
