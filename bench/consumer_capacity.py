@@ -1,12 +1,13 @@
 """Benchmark: orders/s one consumer replica fulfils, per setting, against an endpoint that is
-never the ceiling; the figure KEDA's ``queueLength`` is chosen from (docs/benchmarks.md,
-"Sizing the consumer for KEDA").
+never the ceiling, and the backlog a replica shows KEDA below that rate: the figures KEDA's
+``queueLength`` is chosen from (docs/benchmarks.md, "Sizing the consumer for KEDA").
 
 ``uv run python -m bench.consumer_capacity`` starts the real consumer service (its gunicorn
 process, telemetry as shipped: spans over OTLP to a sink, StatsD on, one INFO log line per
 order) against :class:`OrderSupplyStub`, an instant SQS + DynamoDB stand-in with an endless
 supply of valid order messages, and reports for each setting the orders/s settled, the model's
-``threads / work seconds`` beside it, and the consumer's CPU per order.
+``threads / work seconds`` beside it, and the consumer's CPU per order. ``--paced 40`` instead
+sends orders at 40/s and reports the visible and in-flight messages KEDA would count.
 
 :func:`capacity` is the importable part (a JSON-able dict for ``make bench``);
 :func:`consumer_rate` measures one setting.
@@ -621,13 +622,22 @@ def in_flight_at(
 # --------------------------------------------------------------------------- reporting
 
 
-def capacity(runs: tuple[tuple[str, dict[str, str], float], ...] = RUNS) -> dict[str, Any]:
-    """Every run of :data:`RUNS`, by name (each :func:`consumer_rate`'s dict), plus
-    ``default_orders_per_second``: the per-replica rate the ScaledObject is sized from."""
+PACED = (40.0, 55.0)  # orders/s, below a default replica's capacity: the backlog KEDA sees
+
+
+def capacity(
+    runs: tuple[tuple[str, dict[str, str], float], ...] = RUNS,
+    paced: tuple[float, ...] = PACED,
+    paced_seconds: float = 12.0,
+) -> dict[str, Any]:
+    """For ``make bench``: ``runs``, each :data:`RUNS` entry's :func:`consumer_rate` dict by
+    name; ``default_orders_per_second``, the per-replica rate of the default settings;
+    ``backlog_by_rate``, :func:`in_flight_at` of a default replica at each ``paced`` rate."""
     measured = {name: consumer_rate(env, seconds) for name, env, seconds in runs}
     result: dict[str, Any] = {"runs": measured}
     if "default" in measured:
         result["default_orders_per_second"] = measured["default"]["orders_per_second"]
+    result["backlog_by_rate"] = [in_flight_at({}, rate, paced_seconds) for rate in paced]
     return result
 
 
