@@ -62,11 +62,14 @@ def _check_csrf() -> None:
 
 
 def _add_headers(response: Response) -> Response:
+    # One look at the names already set, not a scan of the header list per header.
+    present = {name.lower() for name in response.headers.keys()}  # noqa: SIM118 - Headers
     for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.endpoint != "static":
+        if name.lower() not in present:
+            response.headers.add(name, value)
+    if request.endpoint != "static" and "cache-control" not in present:
         # Pages hold a per-session CSRF token and the cart: never in a shared cache.
-        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.add("Cache-Control", "no-store")
     return response
 
 
