@@ -34,7 +34,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.harness import names
+from bench.harness import LOG_DIR, names
 from bench.telemetry import AwsStub, OtlpSink, process_tree_cpu_seconds, serve_sink, statsd_sink
 from lantern.catalog import load_catalog
 from lantern.envelope import encode_order, string_attribute
@@ -429,6 +429,7 @@ def running_consumer(stub: StubServer, env: Mapping[str, str]) -> Iterator[Any]:
         services=("consumer",),
         env={**names("capacity"), **env, "ORDERS_QUEUE_NAME": stub.supply.queue_name},
         manage_endpoint=False,
+        log_dir=LOG_DIR / uuid.uuid4().hex[:8],
     )
     shop = Stack(config)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,6 +14,10 @@ from tests.support.net import free_port
 
 # Quiet, comparable services: no StatsD agent, no span export unless a benchmark says otherwise.
 QUIET = {"STATSD_HOST": "none", "OTEL_TRACES_EXPORTER": "none", "LOG_LEVEL": "warning"}
+# Where benchmarked services write their output: files, drained by the kernel as a container
+# runtime's log driver would, not a pipe read by a thread of the measuring process (which,
+# busy with hey and the sinks, paced every logging thread behind the handler's lock).
+LOG_DIR = Path(tempfile.mkdtemp(prefix="lantern-bench-logs-"))
 
 
 def start_moto() -> ServiceProcess:
@@ -48,6 +53,7 @@ def stack(
         env=env,
         per_service_env=per_service_env or {},
         manage_endpoint=False,
+        log_dir=LOG_DIR / uuid.uuid4().hex[:8],
     )
     return Stack(config).start()
 

@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench.harness import names
+from bench.harness import LOG_DIR, names
 from load.hey import run_hey
 from tests.support.net import free_port
 
@@ -342,6 +342,7 @@ def _producer(aws_port: int, env: dict[str, str]) -> Any:
         services=("producer",),
         env={**names("telemetry"), **env},
         manage_endpoint=False,
+        log_dir=LOG_DIR / uuid.uuid4().hex[:8],
     )
     return Stack(config)
 

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 LineSink = Callable[[str, str], None]  # (process name, line)
 _PR_SET_PDEATHSIG = 1
@@ -47,9 +48,12 @@ class ServiceProcess:
         env: Mapping[str, str],
         ready_url: str,
         sink: LineSink | None = None,
+        log_file: Path | None = None,
     ) -> None:
+        """``log_file``: write the output there instead (no sink, no lines kept): a benchmark's
+        services must not wait on a reader in the process that measures them."""
         self.name, self.argv, self.env, self.ready_url = name, argv, dict(env), ready_url
-        self.sink = sink
+        self.sink, self.log_file = sink, log_file
         self.lines: list[str] = []
         self.proc: subprocess.Popen[str] | None = None
         self._readers: list[threading.Thread] = []
@@ -60,6 +64,8 @@ class ServiceProcess:
         return self.proc.pid
 
     def start(self) -> ServiceProcess:
+        if self.log_file is not None:
+            return self._start_logging_to_file(self.log_file)
         self.proc = subprocess.Popen(
             self.argv,
             env=self.env,
@@ -80,6 +86,25 @@ class ServiceProcess:
             reader.start()
         return self
 
+    def _start_logging_to_file(self, path: Path) -> ServiceProcess:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as out:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        return self
+
+    def recent_lines(self, count: int = 20) -> list[str]:
+        if self.log_file is not None and self.log_file.exists():
+            return self.log_file.read_text(errors="replace").splitlines()[-count:]
+        return self.lines[-count:]
+
     def _pump(self, stream: object) -> None:
         for line in stream:  # type: ignore[attr-defined]
             line = line.rstrip("\n")
@@ -91,7 +116,7 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                tail = "\n".join(self.lines[-20:])
+                tail = "\n".join(self.recent_lines())
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{tail}")
             try:
                 with urllib.request.urlopen(self.ready_url, timeout=2) as response:  # noqa: S310
@@ -156,6 +181,9 @@ class StackConfig:
     # The trace receiver and viewer (devstack.traces) on this port; None: no receiver, and
     # traces stay off unless OTEL_* says where to send them.
     traces_port: int | None = None
+    # Services write their output to <log_dir>/<name>.log instead of a pipe read here (the
+    # benchmarks: a reader thread in the measuring process would pace the services' logging).
+    log_dir: Path | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -291,8 +319,14 @@ class Stack:
             # One random key per run, shared by the frontend's workers and its restarts.
             env["SECRET_KEY"] = self._secret_key
         env.update(self.config.per_service_env.get(module, {}))
+        log_file = None if self.config.log_dir is None else self.config.log_dir / f"{name}.log"
         return ServiceProcess(
-            name, [sys.executable, "-m", module], env, f"{self.config.url(name)}/readyz", self.sink
+            name,
+            [sys.executable, "-m", module],
+            env,
+            f"{self.config.url(name)}/readyz",
+            self.sink,
+            log_file,
         )
 
     def start_service(self, name: str, timeout: float = 60.0) -> ServiceProcess:
