@@ -102,9 +102,20 @@ def create_service_app(
 def _instrument(app: Flask, telemetry: Telemetry, untraced: tuple[str, ...]) -> None:
     if telemetry.mode == "otel":
         from opentelemetry.instrumentation.flask import FlaskInstrumentor
+        from opentelemetry.metrics import NoOpMeterProvider
 
         excluded = ",".join((*(path.lstrip("/") for path in PROBE_PATHS), *untraced))
-        FlaskInstrumentor().instrument_app(app, excluded_urls=excluded)
+        FlaskInstrumentor().instrument_app(
+            app,
+            excluded_urls=excluded,
+            # No SQL here to comment: the commenter's context would be built and attached on
+            # every request for nothing.
+            enable_commenter=False,
+            # HTTP metrics are Prometheus's job here (lantern.telemetry.metrics); with no OTel
+            # meter provider its instruments are no-ops, and binding them to one directly
+            # spares each request the proxy's indirection.
+            meter_provider=NoOpMeterProvider(),
+        )
     elif telemetry.mode == "xray":
         from aws_xray_sdk.core import xray_recorder
         from aws_xray_sdk.ext.flask.middleware import XRayMiddleware
