@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_PYTHON ?= python3
 
-.PHONY: help install run test lint fmt soak bench deploy-check load load-orders load-shop flags flag clean eks-plan eks-up eks-down
+.PHONY: help install run test lint fmt soak bench bench-check deploy-check load load-orders load-shop flags flag clean eks-plan eks-up eks-down
 
 help: ## show this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ soak: install ## long fault soak (~15 min): 10,000 orders under make run's super
 
 bench: install ## benchmarks, peers side by side: prints ratios, writes bench/results/latest.json
 	$(UV) run --frozen python -m bench
+
+bench-check: ## fail when a figure of the last make bench misses its target (by hand, not in make test)
+	$(UV) run --frozen python -m bench.check
 
 deploy-check: install ## validate Dockerfiles, compose, manifests and alert rules (static checks)
 	$(UV) run --frozen pytest tests/deploy -q
