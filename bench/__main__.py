@@ -182,31 +182,26 @@ def _commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
+def _shown(value: Any) -> str:
+    """A figure for the table: a mapping as "name value, ..."."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
+
+
 def table(results: dict[str, Any]) -> str:
     rows = ["| metric | result | target |", "|---|---|---|"]
-    for key, target in ((key, target.text) for key, target in TARGETS.items()):
+    for key, target in TARGETS.items():
         if key in results:
-            value = results[key]
-            shown = (
-                ", ".join(f"{k} {v}" for k, v in value.items())
-                if isinstance(value, dict)
-                else value
-            )
-            rows.append(f"| `{key}` | {shown} | {target} |")
+            rows.append(f"| `{key}` | {_shown(results[key])} | {target.text} |")
     slow = results.get("http_worker_vs_gthread_detail", {})
     for key in ("ours_rps_with_200_slow_clients", "gthread_rps_with_200_slow_clients"):
         if key in slow:
             rows.append(f"| `{key}` | {slow[key]} | |")
-    keys = ("storefront_untraced_vs_flask", "e2e_p50_ms", "storefront_p99_ms_at_50")
-    for key in (*keys, "telemetry_cpu_ms_per_order"):
+    untargeted = ("storefront_untraced_vs_flask", "e2e_p50_ms", "storefront_p99_ms_at_50")
+    for key in (*untargeted, "telemetry_cpu_ms_per_order"):
         if key in results:
-            value = results[key]
-            shown = (
-                ", ".join(f"{k} {v}" for k, v in value.items())
-                if isinstance(value, dict)
-                else value
-            )
-            rows.append(f"| `{key}` | {shown} | |")
+            rows.append(f"| `{key}` | {_shown(results[key])} | |")
     for name, rate in results.get("consumer_orders_per_s_per_replica", {}).items():
         rows.append(f"| consumer orders/s per replica, {name} | {rate} | |")
     return "\n".join(rows)
