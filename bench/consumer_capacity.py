@@ -34,7 +34,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.harness import LOG_DIR, names
+from bench.harness import log_dir, names, telemetry_on
 from bench.telemetry import AwsStub, OtlpSink, process_tree_cpu_seconds, serve_sink, statsd_sink
 from lantern.catalog import load_catalog
 from lantern.envelope import encode_order, string_attribute
@@ -402,20 +402,6 @@ def order_stub(
 # --------------------------------------------------------------------------- the consumer
 
 
-def telemetry_env(otlp_port: int, statsd_port: int) -> dict[str, str]:
-    """The consumer as shipped: spans over OTLP, StatsD sent, one INFO log line per order."""
-    return {
-        "TRACING_MODE": "otel",
-        "OTEL_TRACES_EXPORTER": "otlp",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp_port}",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        "STATSD_HOST": "127.0.0.1",
-        "STATSD_PORT": str(statsd_port),
-        "LOG_LEVEL": "info",
-        "LOG_FORMAT": "json",
-    }
-
-
 @contextmanager
 def running_consumer(stub: StubServer, env: Mapping[str, str]) -> Iterator[Any]:
     """The real consumer service (``python -m consumer``) on a free port, on ``stub``."""
@@ -429,7 +415,7 @@ def running_consumer(stub: StubServer, env: Mapping[str, str]) -> Iterator[Any]:
         services=("consumer",),
         env={**names("capacity"), **env, "ORDERS_QUEUE_NAME": stub.supply.queue_name},
         manage_endpoint=False,
-        log_dir=LOG_DIR / uuid.uuid4().hex[:8],
+        log_dir=log_dir(),
     )
     shop = Stack(config)
     try:
@@ -525,7 +511,7 @@ def consumer_rate(
     otlp = serve_sink(OtlpSink)
     try:
         with statsd_sink() as statsd_port, order_stub(queue) as stub:
-            env = {**telemetry_env(int(otlp.server_address[1]), statsd_port), **settings}
+            env = {**telemetry_on(int(otlp.server_address[1]), statsd_port), **settings}
             with running_consumer(stub, env) as consumer:
                 steady = _wait_steady(stub.supply, warmup_timeout)
                 window = _measure(stub.supply, consumer.pid, seconds)
@@ -593,7 +579,7 @@ def in_flight_at(
             statsd_sink() as statsd_port,
             order_stub(queue, rate=orders_per_second) as stub,
             running_consumer(
-                stub, {**telemetry_env(int(otlp.server_address[1]), statsd_port), **settings}
+                stub, {**telemetry_on(int(otlp.server_address[1]), statsd_port), **settings}
             ),
         ):
             stub.supply.pace()

@@ -18,6 +18,28 @@ QUIET = {"STATSD_HOST": "none", "OTEL_TRACES_EXPORTER": "none", "LOG_LEVEL": "wa
 # runtime's log driver would, not a pipe read by a thread of the measuring process (which,
 # busy with hey and the sinks, paced every logging thread behind the handler's lock).
 LOG_DIR = Path(tempfile.mkdtemp(prefix="lantern-bench-logs-"))
+# The services with telemetry off: no spans, no StatsD, warnings only (Prometheus stays on).
+TELEMETRY_OFF = {"TRACING_MODE": "off", "STATSD_HOST": "none", "LOG_LEVEL": "warning"}
+
+
+def telemetry_on(otlp_port: int, statsd_port: int) -> dict[str, str]:
+    """The services as shipped: spans over OTLP/HTTP to ``otlp_port``, StatsD to
+    ``statsd_port``, one INFO log line per request or order, as JSON."""
+    return {
+        "TRACING_MODE": "otel",
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp_port}",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "STATSD_HOST": "127.0.0.1",
+        "STATSD_PORT": str(statsd_port),
+        "LOG_LEVEL": "info",
+        "LOG_FORMAT": "json",
+    }
+
+
+def log_dir() -> Path:
+    """A folder of its own under LOG_DIR for one stack's service logs."""
+    return LOG_DIR / uuid.uuid4().hex[:8]
 
 
 def start_moto() -> ServiceProcess:
@@ -53,7 +75,7 @@ def stack(
         env=env,
         per_service_env=per_service_env or {},
         manage_endpoint=False,
-        log_dir=LOG_DIR / uuid.uuid4().hex[:8],
+        log_dir=log_dir(),
     )
     return Stack(config).start()
 

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.harness import TELEMETRY_OFF, telemetry_on
 from bench.telemetry import ORDER, AwsStub, OtlpSink, serve_sink, statsd_sink
 
 FEW, MANY = 20, 120
@@ -51,18 +52,7 @@ def _service_env(aws: int, otlp: int, statsd: int, telemetry: bool) -> dict[str,
         "ORDERS_QUEUE_NAME": "orders",
         "LOG_FORMAT": "json",
     }
-    if not telemetry:
-        return {**env, "TRACING_MODE": "off", "STATSD_HOST": "none", "LOG_LEVEL": "warning"}
-    return {
-        **env,
-        "TRACING_MODE": "otel",
-        "OTEL_TRACES_EXPORTER": "otlp",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp}",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        "STATSD_HOST": "127.0.0.1",
-        "STATSD_PORT": str(statsd),
-        "LOG_LEVEL": "info",
-    }
+    return {**env, **(telemetry_on(otlp, statsd) if telemetry else TELEMETRY_OFF)}
 
 
 # --------------------------------------------------------------------------- under valgrind

@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench.harness import LOG_DIR, names
+from bench.harness import TELEMETRY_OFF, log_dir, names, telemetry_on
 from load.hey import run_hey
 from tests.support.net import free_port
 
@@ -342,7 +342,7 @@ def _producer(aws_port: int, env: dict[str, str]) -> Any:
         services=("producer",),
         env={**names("telemetry"), **env},
         manage_endpoint=False,
-        log_dir=LOG_DIR / uuid.uuid4().hex[:8],
+        log_dir=log_dir(),
     )
     return Stack(config)
 
@@ -366,7 +366,7 @@ def run_pair(aws: str, args: argparse.Namespace) -> Comparison:
     from devstack import ServiceProcess
 
     common = {"WEB_CONCURRENCY": str(args.workers), "LOG_FORMAT": "json"}
-    off_env = {**common, "TRACING_MODE": "off", "STATSD_HOST": "none", "LOG_LEVEL": "warning"}
+    off_env = {**common, **TELEMETRY_OFF}
     otlp = serve_sink(OtlpSink)
     endpoint: ServiceProcess | None = None
     stub: ThreadingHTTPServer | None = None
@@ -374,13 +374,7 @@ def run_pair(aws: str, args: argparse.Namespace) -> Comparison:
     with statsd_sink() as statsd_port:
         on_env = {
             **common,
-            "TRACING_MODE": "otel",
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp.server_address[1]}",
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "STATSD_HOST": "127.0.0.1",
-            "STATSD_PORT": str(statsd_port),
-            "LOG_LEVEL": "info",
+            **telemetry_on(int(otlp.server_address[1]), statsd_port),
             **dict(item.split("=", 1) for item in args.on_env),
         }
         try:
